@@ -1,0 +1,29 @@
+/**
+ * Pure decision: may a grant read from the store be served as it is, instead of refreshing?
+ * @module
+ */
+import { refreshTiming, tokenState } from './expiry.ts';
+import type { Grant } from './grant.ts';
+
+/** What the caller asked for. */
+export interface RefreshRequest {
+  /** The caller wants a new access token even if the current one looks valid. */
+  force: boolean;
+  /** `rotations` of the grant the caller last saw, when it saw one. */
+  seenRotations: number | undefined;
+}
+
+/**
+ * True when `stored` can be served without a refresh: it is active, its token is not yet in the
+ * refresh window, and — for a forced refresh — someone else refreshed after the caller's last view.
+ *
+ * @example
+ * ```ts
+ * if (canAdopt(stored, now, 60_000, { force: false, seenRotations: 3 })) return stored;
+ * ```
+ */
+export function canAdopt(stored: Grant, now: number, refreshWindowMs: number, request: RefreshRequest): boolean {
+  if (stored.status !== 'active') return false;
+  if (request.force && (request.seenRotations === undefined || stored.rotations <= request.seenRotations)) return false;
+  return tokenState(refreshTiming(stored, refreshWindowMs, 0), now) === 'fresh';
+}

@@ -1,0 +1,118 @@
+/**
+ * The consent flow: the authorization URL (PKCE S256, state, nonce, `prompt=consent`) with its pending
+ * transaction kept in the store, and the callback that turns a code into a stored grant.
+ * @module
+ */
+import * as client from 'openid-client';
+import { parseCallback } from './callback.ts';
+import { CallbackError, TokenManagerError, TokenResponseError } from './errors.ts';
+import { createGrant, type Grant } from './grant.ts';
+import { exchangeCode, type OAuthClient } from './oauth.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { GrantStore } from './store.ts';
+import { withRequiredScopes } from './options.ts';
+
+/** Options of `startAuthorization`. */
+export interface StartAuthorizationOptions {
+  /** Your key for the user whose grant this is (user id, tenant id...). */
+  key: string;
+  /** Scope for this consent, instead of the manager's. `openid offline_access` is always added. */
+  scope?: string;
+  /** Extra authorization request parameters (e.g. `login_hint`). */
+  params?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** Where to send the user, and the `state` that identifies this consent. */
+export interface AuthorizationRequest {
+  url: URL;
+  state: string;
+}
+
+/** What the consent flow needs. @internal */
+export interface AuthorizationContext {
+  oauth: OAuthClient;
+  store: GrantStore;
+  options: ResolvedOptions;
+}
+
+/** Builds the consent URL and stores the pending transaction under its state. */
+export async function startAuthorization(ctx: AuthorizationContext, request: StartAuthorizationOptions): Promise<AuthorizationRequest> {
+  const { options } = ctx;
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const scope = request.scope === undefined ? options.scope : withRequiredScopes(request.scope);
+  const url = client.buildAuthorizationUrl(ctx.oauth.config, {
+    ...options.authorizationParams,
+    ...request.params,
+    redirect_uri: options.redirectUri,
+    response_type: 'code',
+    scope,
+    prompt: 'consent',
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  const ttlMs = options.pendingAuthorizationTtlMs;
+  await ctx.store.putPending(state, {
+    key: request.key,
+    codeVerifier,
+    nonce,
+    redirectUri: options.redirectUri,
+    scope,
+    expiresAt: options.now() + ttlMs,
+  }, ttlMs, request.signal);
+  return { url, state };
+}
+
+/** Validates the callback, exchanges the code, and persists the new grant. */
+export async function completeAuthorization(ctx: AuthorizationContext, callbackUrl: string | URL, signal?: AbortSignal): Promise<Grant> {
+  const { options } = ctx;
+  const params = parseCallback(callbackUrl);
+  if (params.state === undefined) throw new CallbackError('missing_state', 'The callback has no `state`');
+  // The state is consumed even when the callback carries an error, so it can never be replayed.
+  const pending = await ctx.store.takePending(params.state, signal);
+  if (pending === undefined || pending.expiresAt <= options.now()) {
+    throw new CallbackError('unknown_state', 'The callback `state` is unknown, expired or already used');
+  }
+  if (params.error !== undefined) {
+    const reason = params.error === 'access_denied' ? 'access_denied' : 'authorization_error';
+    throw new CallbackError(reason, `The authorization server returned \`error=${sanitize(params.error)}\``, { error: params.error });
+  }
+  if (params.iss !== undefined ? params.iss !== ctx.oauth.issuer : ctx.oauth.supportsIssParameter) {
+    throw new CallbackError('issuer_mismatch', 'The callback `iss` does not match the issuer (RFC 9207)');
+  }
+  if (params.code === undefined) throw new CallbackError('missing_code', 'The callback has no `code`');
+
+  // The token request's redirect_uri is the registered one, whatever host the callback reached us on.
+  const exchangeUrl = new URL(pending.redirectUri);
+  exchangeUrl.search = params.search.toString();
+  let tokens;
+  try {
+    tokens = await exchangeCode(ctx.oauth, exchangeUrl, { codeVerifier: pending.codeVerifier, state: params.state, nonce: pending.nonce }, signal);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    if (error instanceof TokenManagerError) throw error;
+    throw new CallbackError('exchange_failed', 'The authorization code could not be exchanged', { cause: error });
+  }
+  if (tokens.refreshToken === undefined) {
+    throw new TokenResponseError('The server issued no refresh token: `offline_access` was not granted to this client');
+  }
+  const receivedAt = options.now();
+  const grant = createGrant({ ...tokens, refreshToken: tokens.refreshToken }, {
+    key: pending.key,
+    issuer: ctx.oauth.issuer,
+    clientId: options.clientId,
+    requestedScope: pending.scope,
+    refreshTokenLifetimeMs: options.refreshTokenLifetimeMs,
+  }, receivedAt);
+  await ctx.store.setGrant(grant, signal);
+  return grant;
+}
+
+/** Keeps an error code printable and short: it comes from the URL. */
+function sanitize(value: string): string {
+  return value.replace(/[^\w.-]/g, '?').slice(0, 64);
+}

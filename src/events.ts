@@ -1,0 +1,30 @@
+/**
+ * The events a token manager emits. Payloads carry keys and metadata, never a token.
+ * @module
+ */
+import type { ReauthReason, TokenManagerError } from './errors.ts';
+
+/**
+ * Event name → payload.
+ *
+ * @example
+ * ```ts
+ * tokens.on('reauthRequired', ({ key, reason }) => emailUser(key, reason));
+ * tokens.on('refreshFailed', ({ key, error }) => log.warn({ key, code: error.code }));
+ * ```
+ */
+export interface TokenManagerEvents {
+  /** A refresh succeeded and its result was persisted. */
+  refreshed: { key: string; rotations: number; expiresAt: number; rotated: boolean };
+  /** A refresh failed (the error is also thrown to callers waiting for it). */
+  refreshFailed: { key: string; error: TokenManagerError };
+  /** The grant is dead; its status was persisted. Emitted once per transition. */
+  reauthRequired: { key: string; reason: ReauthReason };
+  /** A rotated grant could not be written; it is held in memory and the write is retried. */
+  persistFailed: { key: string; error: TokenManagerError; attempt: number };
+  /** A grant held in memory after a failed write has now been persisted. */
+  persisted: { key: string; rotations: number };
+}
+
+/** Name of an event of {@link TokenManagerEvents}. */
+export type TokenManagerEventName = keyof TokenManagerEvents;

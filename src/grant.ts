@@ -1,0 +1,167 @@
+/**
+ * The grant: what the SDK keeps per user key, and the pure functions that derive a new grant from a
+ * token response.
+ * @module
+ */
+import type { ReauthReason } from './errors.ts';
+
+/** Whether a grant can still be refreshed. */
+export type GrantStatus = 'active' | 'reauth_required';
+
+/**
+ * The full stored grant, secrets included. Never leaves the SDK: callers see {@link GrantInfo}.
+ * @internal
+ */
+export interface Grant {
+  /** The caller's key (user id, tenant id, ...). */
+  key: string;
+  issuer: string;
+  clientId: string;
+  /** `sub` of the ID token, when one was received. */
+  subject: string | undefined;
+  /** Scope granted by the server (space separated). */
+  scope: string;
+  refreshToken: string;
+  accessToken: string;
+  /** Epoch ms at which the access token expires, from the time its response was received. */
+  expiresAt: number;
+  /** Epoch ms at which the access token was received. */
+  issuedAt: number;
+  /** Epoch ms after which the refresh token is expected to be dead unless rotated. */
+  refreshExpiresAt: number;
+  /** Epoch ms at which the user consented (start of the grant). */
+  createdAt: number;
+  /** How many times the refresh token was rotated. Also the record's generation for fenced writes. */
+  rotations: number;
+  status: GrantStatus;
+  /** Why the grant needs consent again, when `status` is `reauth_required`. */
+  reauthReason: ReauthReason | undefined;
+  /**
+   * Set just before a refresh request is sent and cleared by the write that stores its result.
+   * Found set on a later read, it means a refresher died mid-flight and the rotation may be lost.
+   */
+  refreshStartedAt: number | undefined;
+}
+
+/**
+ * What the SDK tells about a grant: metadata only, no token.
+ *
+ * @example
+ * ```ts
+ * const info = await tokens.getGrant('user-42');
+ * if (info?.status === 'reauth_required') askUserBack(info.reauthReason);
+ * ```
+ */
+export interface GrantInfo {
+  key: string;
+  issuer: string;
+  clientId: string;
+  subject: string | undefined;
+  scope: string;
+  /** Epoch ms at which the current access token expires. */
+  expiresAt: number;
+  /** Epoch ms after which the refresh token is expected to be dead unless rotated. */
+  refreshExpiresAt: number;
+  /** Epoch ms at which the user consented. */
+  createdAt: number;
+  /** How many times the refresh token was rotated. */
+  rotations: number;
+  status: GrantStatus;
+  reauthReason: ReauthReason | undefined;
+}
+
+/**
+ * A validated token endpoint response.
+ * @internal
+ */
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string | undefined;
+  /** Lifetime of the access token in ms. */
+  expiresInMs: number;
+  /** Lifetime of the refresh token in ms, from a non-standard `refresh_expires_in` when sent. */
+  refreshExpiresInMs: number | undefined;
+  scope: string | undefined;
+  subject: string | undefined;
+}
+
+/** Strips the secrets off a grant. */
+export function toGrantInfo(grant: Grant): GrantInfo {
+  return {
+    key: grant.key,
+    issuer: grant.issuer,
+    clientId: grant.clientId,
+    subject: grant.subject,
+    scope: grant.scope,
+    expiresAt: grant.expiresAt,
+    refreshExpiresAt: grant.refreshExpiresAt,
+    createdAt: grant.createdAt,
+    rotations: grant.rotations,
+    status: grant.status,
+    reauthReason: grant.reauthReason,
+  };
+}
+
+/** Context for building a grant from a token response. */
+export interface GrantContext {
+  key: string;
+  issuer: string;
+  clientId: string;
+  /** Scope that was requested, used when the response has none. */
+  requestedScope: string;
+  /** Refresh token lifetime to assume when the server does not send `refresh_expires_in`. */
+  refreshTokenLifetimeMs: number;
+}
+
+/**
+ * The grant created by the authorization code exchange.
+ * `receivedAt` is the time the response arrived: expiries count from there, not from the request.
+ */
+export function createGrant(tokens: TokenSet & { refreshToken: string }, context: GrantContext, receivedAt: number): Grant {
+  return {
+    key: context.key,
+    issuer: context.issuer,
+    clientId: context.clientId,
+    subject: tokens.subject,
+    scope: tokens.scope ?? context.requestedScope,
+    refreshToken: tokens.refreshToken,
+    accessToken: tokens.accessToken,
+    expiresAt: receivedAt + tokens.expiresInMs,
+    issuedAt: receivedAt,
+    refreshExpiresAt: receivedAt + (tokens.refreshExpiresInMs ?? context.refreshTokenLifetimeMs),
+    createdAt: receivedAt,
+    rotations: 0,
+    status: 'active',
+    reauthReason: undefined,
+    refreshStartedAt: undefined,
+  };
+}
+
+/**
+ * The grant after a successful refresh. A response without a new refresh token keeps the old one (and
+ * its expiry); a rotated one restarts the sliding lifetime.
+ */
+export function applyRefresh(grant: Grant, tokens: TokenSet, receivedAt: number, refreshTokenLifetimeMs: number): Grant {
+  const rotated = tokens.refreshToken !== undefined && tokens.refreshToken !== grant.refreshToken;
+  return {
+    ...grant,
+    subject: grant.subject ?? tokens.subject,
+    scope: tokens.scope ?? grant.scope,
+    refreshToken: rotated ? tokens.refreshToken! : grant.refreshToken,
+    accessToken: tokens.accessToken,
+    expiresAt: receivedAt + tokens.expiresInMs,
+    issuedAt: receivedAt,
+    refreshExpiresAt: rotated || tokens.refreshExpiresInMs !== undefined
+      ? receivedAt + (tokens.refreshExpiresInMs ?? refreshTokenLifetimeMs)
+      : grant.refreshExpiresAt,
+    rotations: grant.rotations + 1,
+    status: 'active',
+    reauthReason: undefined,
+    refreshStartedAt: undefined,
+  };
+}
+
+/** The grant marked as needing the user's consent again. Kept in the store, never deleted. */
+export function markReauthRequired(grant: Grant, reason: ReauthReason): Grant {
+  return { ...grant, status: 'reauth_required', reauthReason: reason, refreshStartedAt: undefined };
+}

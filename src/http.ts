@@ -1,0 +1,62 @@
+/**
+ * The one seam for outbound HTTP: openid-client's `customFetch`. Each request gets the signal of the
+ * operation it belongs to (carried in AsyncLocalStorage, as openid-client has no per-call signal) and
+ * a response body larger than the limit is refused before it is parsed.
+ * @module
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { CustomFetch } from 'openid-client';
+import { anySignal } from './abort.ts';
+import { TokenResponseError } from './errors.ts';
+
+/** A `fetch` compatible function. */
+export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+const requestSignal = new AsyncLocalStorage<AbortSignal>();
+
+/** Runs `fn` so that every HTTP request made inside it is aborted by `signal`. */
+export function withRequestSignal<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  return signal === undefined ? fn() : requestSignal.run(signal, fn);
+}
+
+/**
+ * Builds the `customFetch` given to openid-client.
+ *
+ * @example
+ * ```ts
+ * config[client.customFetch] = createCustomFetch({ fetch, maxResponseBytes: 1 << 20 });
+ * ```
+ */
+export function createCustomFetch(options: { fetch: Fetch; maxResponseBytes: number }): CustomFetch {
+  const { fetch, maxResponseBytes } = options;
+  return async (url, init) => {
+    const signal = anySignal(init.signal ?? undefined, requestSignal.getStore());
+    const response = await fetch(url, { ...(init as RequestInit), signal });
+    return limitBody(response, maxResponseBytes);
+  };
+}
+
+async function limitBody(response: Response, maxBytes: number): Promise<Response> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new TokenResponseError(`The authorization server's response is larger than ${maxBytes} bytes`);
+  }
+  if (response.body === null) return response;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw new TokenResponseError(`The authorization server's response is larger than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks);
+  const limited = new Response(response.status === 204 || response.status === 304 ? null : body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  // openid-client checks the final URL of discovery and userinfo responses.
+  Object.defineProperty(limited, 'url', { value: response.url });
+  return limited;
+}

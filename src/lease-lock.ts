@@ -1,0 +1,142 @@
+/**
+ * A cross-process lock built from a lease backend (SQLite, Redis, PostgreSQL): a lease with a unique
+ * owner token, renewed while the callback runs, released only by its owner. Callers in one process
+ * queue in memory first, so only one of them polls the backend.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { sleep } from './abort.ts';
+import { LockError } from './errors.ts';
+import { createInProcessLock, type GrantLock, type Lease } from './lock.ts';
+import { duration } from './options.ts';
+
+/** The three operations a lease store provides. All must be atomic in the backend. */
+export interface LeaseBackend {
+  /** Takes the lease for `owner` if it is free or expired. */
+  tryAcquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends the lease if `owner` still holds it. */
+  renew(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Frees the lease if `owner` still holds it. */
+  release(key: string, owner: string): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Options shared by every lease lock. */
+export interface LeaseLockOptions {
+  /** How long a lease lasts without renewal; a crashed holder blocks others at most this long. Default 30 000. */
+  leaseTtlMs?: number;
+  /** Longest wait for the lease before failing with a {@link LockError}. Default 60 000. */
+  acquireTimeoutMs?: number;
+  /** Delay between attempts while another process holds the lease. Default 25. */
+  retryDelayMs?: number;
+}
+
+/**
+ * Builds a {@link GrantLock} over a lease backend.
+ *
+ * @example
+ * ```ts
+ * const lock = createLeaseLock(myBackend, { leaseTtlMs: 30_000 });
+ * ```
+ */
+export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions = {}): GrantLock {
+  const leaseTtlMs = duration(options.leaseTtlMs, 'leaseTtlMs', 30_000, 1_000);
+  const acquireTimeoutMs = duration(options.acquireTimeoutMs, 'acquireTimeoutMs', 60_000, 0);
+  const retryDelayMs = duration(options.retryDelayMs, 'retryDelayMs', 25, 1);
+  const local = createInProcessLock();
+
+  return {
+    withLock(key, fn, withOptions = {}) {
+      const signal = withOptions.signal;
+      return local.withLock(key, async () => {
+        const owner = randomUUID();
+        const startedAt = performance.now();
+        let acquiredAt: number;
+        for (let attempt = 0; ; attempt++) {
+          if (signal?.aborted) throw signal.reason;
+          const before = performance.now();
+          let acquired: boolean;
+          try {
+            acquired = await backend.tryAcquire(key, owner, leaseTtlMs);
+          } catch (error) {
+            throw new LockError('The lock backend failed while acquiring a lease', { cause: error });
+          }
+          if (acquired) {
+            acquiredAt = before;
+            break;
+          }
+          if (performance.now() - startedAt >= acquireTimeoutMs) {
+            throw new LockError(`Could not acquire the lock within ${acquireTimeoutMs} ms`);
+          }
+          await sleep(retryDelayMs * (1 + Math.random()) * Math.min(8, 1 + attempt / 8), signal);
+        }
+        const lease = new RenewedLease(backend, key, owner, leaseTtlMs, acquiredAt, signal);
+        try {
+          return await fn(lease);
+        } finally {
+          await lease.end();
+        }
+      }, { signal });
+    },
+    close: async () => {
+      await backend.close?.();
+    },
+  };
+}
+
+class RenewedLease implements Lease {
+  readonly #controller = new AbortController();
+  readonly #backend: LeaseBackend;
+  readonly #key: string;
+  readonly #owner: string;
+  readonly #ttlMs: number;
+  /** performance.now() at which the lease runs out unless renewed (counted from before the request). */
+  #expiresAt: number;
+  readonly #timer: NodeJS.Timeout;
+  readonly #onAbort: () => void;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(backend: LeaseBackend, key: string, owner: string, ttlMs: number, acquiredAt: number, signal: AbortSignal | undefined) {
+    this.#backend = backend;
+    this.#key = key;
+    this.#owner = owner;
+    this.#ttlMs = ttlMs;
+    this.#expiresAt = acquiredAt + ttlMs;
+    this.#signal = signal;
+    this.#onAbort = () => this.#controller.abort(signal?.reason);
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#timer = setInterval(() => void this.#renew(), Math.max(100, Math.floor(ttlMs / 3)));
+    this.#timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  remainingMs(): number {
+    return this.#expiresAt - performance.now();
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#controller.signal.aborted) return;
+    const before = performance.now();
+    try {
+      if (await this.#backend.renew(this.#key, this.#owner, this.#ttlMs)) {
+        this.#expiresAt = before + this.#ttlMs;
+        return;
+      }
+      this.#controller.abort(new LockError('The lock lease was lost'));
+    } catch (error) {
+      // Keep going on the current lease; give up once it can no longer be trusted.
+      if (this.remainingMs() < this.#ttlMs / 3) this.#controller.abort(new LockError('The lock lease could not be renewed', { cause: error }));
+    }
+  }
+
+  async end(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#controller.abort(new LockError('The lock lease was released'));
+    // A failed release only delays the next holder until the lease expires.
+    await this.#backend.release(this.#key, this.#owner).catch(() => {});
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Callback-scoped locks: at most one refresh per grant at a time. A lock cannot be left held: it is
+ * released when the callback settles.
+ * @module
+ */
+import { raceSignal } from './abort.ts';
+
+/** What the callback of {@link GrantLock.withLock} holds while it runs. */
+export interface Lease {
+  /**
+   * Aborts when the lease is lost or about to run out (a renewal failed): stop work and do not write.
+   */
+  readonly signal: AbortSignal;
+  /** Milliseconds the lease is guaranteed to last from now, even if no renewal succeeds. `Infinity` for in-process locks. */
+  remainingMs(): number;
+}
+
+/** Options of {@link GrantLock.withLock}. */
+export interface WithLockOptions {
+  /** Stop waiting for the lock (and abort the lease) when this aborts. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * A lock over grant keys, shared by every manager that must not refresh the same grant at once.
+ *
+ * @example
+ * ```ts
+ * await lock.withLock('user-42', async (lease) => {
+ *   // at most one holder per key; stop when lease.signal aborts
+ * }, { signal });
+ * ```
+ */
+export interface GrantLock {
+  withLock<T>(key: string, fn: (lease: Lease) => Promise<T>, options?: WithLockOptions): Promise<T>;
+  /** Releases resources the lock opened itself. */
+  close?(): Promise<void>;
+}
+
+/**
+ * A lock for one process: callers for the same key run one after the other, in arrival order.
+ *
+ * @example
+ * ```ts
+ * const lock = createInProcessLock();
+ * await lock.withLock('user-42', async () => refresh());
+ * ```
+ */
+export function createInProcessLock(): GrantLock {
+  const tails = new Map<string, Promise<void>>();
+  return {
+    async withLock(key, fn, options = {}) {
+      const previous = tails.get(key) ?? Promise.resolve();
+      let release!: () => void;
+      const current = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const tail = previous.then(() => current);
+      tails.set(key, tail);
+      try {
+        await raceSignal(previous, options.signal);
+        const controller = new AbortController();
+        const onAbort = (): void => controller.abort(options.signal?.reason);
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          return await fn({ signal: controller.signal, remainingMs: () => Number.POSITIVE_INFINITY });
+        } finally {
+          options.signal?.removeEventListener('abort', onAbort);
+        }
+      } finally {
+        release();
+        if (tails.get(key) === tail) tails.delete(key);
+      }
+    },
+  };
+}

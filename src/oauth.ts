@@ -1,0 +1,140 @@
+/**
+ * The calls to the authorization server, through openid-client: discovery, the authorization URL,
+ * the code exchange, refresh, revocation and introspection. Every request goes through one
+ * `customFetch` (see `http.ts`).
+ * @module
+ */
+import * as client from 'openid-client';
+import { withRequestSignal, createCustomFetch } from './http.ts';
+import { ServerUnavailableError, ConfigurationError, TokenResponseError } from './errors.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { TokenSet } from './grant.ts';
+
+/** Longest access token lifetime accepted: one year. Longer is treated as a malformed response. */
+export const MAX_EXPIRES_IN_S = 365 * 86_400;
+
+/** Discovered server plus the client's configuration. @internal */
+export interface OAuthClient {
+  readonly config: client.Configuration;
+  readonly issuer: string;
+  readonly supportsRevocation: boolean;
+  readonly supportsIntrospection: boolean;
+  readonly supportsIssParameter: boolean;
+}
+
+/**
+ * Discovers the server and configures the client.
+ * @throws {ServerUnavailableError} when discovery fails.
+ */
+export async function discover(options: ResolvedOptions, signal?: AbortSignal): Promise<OAuthClient> {
+  const customFetch = createCustomFetch({ fetch: options.fetch, maxResponseBytes: options.maxResponseBytes });
+  const auth = options.clientAuthMethod === 'client_secret_basic'
+    ? client.ClientSecretBasic(options.clientSecret)
+    : options.clientAuthMethod === 'client_secret_post'
+      ? client.ClientSecretPost(options.clientSecret)
+      : client.None();
+  let config: client.Configuration;
+  try {
+    config = await withRequestSignal(signal, () => client.discovery(
+      options.issuer,
+      options.clientId,
+      { redirect_uris: [options.redirectUri], token_endpoint_auth_method: options.clientAuthMethod },
+      auth,
+      {
+        [client.customFetch]: customFetch,
+        timeout: Math.ceil(options.requestTimeoutMs / 1000),
+        ...(options.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : {}),
+      },
+    ));
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw new ServerUnavailableError(`OIDC discovery of ${options.issuer.href} failed`, { cause: error });
+  }
+  config[client.customFetch] = customFetch;
+  config.timeout = Math.ceil(options.requestTimeoutMs / 1000);
+  const metadata = config.serverMetadata();
+  if (!metadata.token_endpoint) throw new ConfigurationError('The issuer advertises no `token_endpoint`');
+  return {
+    config,
+    issuer: metadata.issuer,
+    supportsRevocation: typeof metadata.revocation_endpoint === 'string',
+    supportsIntrospection: typeof metadata.introspection_endpoint === 'string',
+    supportsIssParameter: metadata.authorization_response_iss_parameter_supported === true,
+  };
+}
+
+/** Exchanges an authorization code; returns the validated tokens. */
+export async function exchangeCode(
+  oauth: OAuthClient,
+  callbackUrl: URL,
+  checks: { codeVerifier: string; state: string; nonce: string },
+  signal: AbortSignal | undefined,
+): Promise<TokenSet> {
+  const response = await withRequestSignal(signal, () => client.authorizationCodeGrant(oauth.config, callbackUrl, {
+    pkceCodeVerifier: checks.codeVerifier,
+    expectedState: checks.state,
+    expectedNonce: checks.nonce,
+    idTokenExpected: true,
+  }));
+  return parseTokenResponse(response);
+}
+
+/** Sends `grant_type=refresh_token`; returns the raw response for {@link parseTokenResponse}. */
+export function requestRefresh(oauth: OAuthClient, refreshToken: string, signal: AbortSignal): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
+  return withRequestSignal(signal, () => client.refreshTokenGrant(oauth.config, refreshToken));
+}
+
+/** RFC 7009 revocation of a refresh token. */
+export async function revokeRefreshToken(oauth: OAuthClient, refreshToken: string, signal: AbortSignal | undefined): Promise<void> {
+  await withRequestSignal(signal, () => client.tokenRevocation(oauth.config, refreshToken, { token_type_hint: 'refresh_token' }));
+}
+
+/** RFC 7662: whether the server still considers a refresh token active. */
+export async function isRefreshTokenActive(oauth: OAuthClient, refreshToken: string, signal: AbortSignal): Promise<boolean> {
+  const result = await withRequestSignal(signal, () => client.tokenIntrospection(oauth.config, refreshToken, { token_type_hint: 'refresh_token' }));
+  return result.active === true;
+}
+
+/**
+ * Validates a token endpoint response. When it is malformed but carries a new refresh token, the
+ * error's `refreshToken` keeps it so the caller can persist it: a rotated token must not be lost.
+ * @throws {MalformedTokenResponse}
+ */
+export function parseTokenResponse(response: client.TokenEndpointResponse & Partial<client.TokenEndpointResponseHelpers>): TokenSet {
+  const refreshToken = typeof response.refresh_token === 'string' && response.refresh_token.length > 0 ? response.refresh_token : undefined;
+  const fail = (message: string): never => {
+    throw new MalformedTokenResponse(message, refreshToken);
+  };
+  if (response.refresh_token !== undefined && refreshToken === undefined) fail('The token response has an invalid `refresh_token`');
+  if (typeof response.access_token !== 'string' || response.access_token.length === 0) fail('The token response has no `access_token`');
+  if (typeof response.token_type !== 'string' || response.token_type.toLowerCase() !== 'bearer') {
+    fail('The token response has a `token_type` other than Bearer');
+  }
+  const expiresIn: unknown = response.expires_in;
+  if (expiresIn === undefined) fail('The token response has no `expires_in`');
+  if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0 || expiresIn > MAX_EXPIRES_IN_S) {
+    fail('The token response has an invalid `expires_in`');
+  }
+  const refreshExpiresIn: unknown = response.refresh_expires_in;
+  const validRefreshExpiresIn = typeof refreshExpiresIn === 'number' && Number.isFinite(refreshExpiresIn) && refreshExpiresIn > 0;
+  const scope = typeof response.scope === 'string' && response.scope.length > 0 ? response.scope : undefined;
+  let subject: string | undefined;
+  if (typeof response.id_token === 'string' && typeof response.claims === 'function') subject = response.claims()?.sub;
+  return {
+    accessToken: response.access_token,
+    refreshToken,
+    expiresInMs: Math.round((expiresIn as number) * 1000),
+    refreshExpiresInMs: validRefreshExpiresIn ? Math.round(refreshExpiresIn * 1000) : undefined,
+    scope,
+    subject,
+  };
+}
+
+/** A malformed token response, keeping a new refresh token it carried. @internal */
+export class MalformedTokenResponse extends TokenResponseError {
+  constructor(message: string, refreshToken: string | undefined) {
+    super(message);
+    Object.defineProperty(this, 'refreshToken', { value: refreshToken, enumerable: false });
+  }
+  declare readonly refreshToken: string | undefined;
+}

@@ -1,0 +1,211 @@
+/**
+ * Options of {@link createTokenManager}, validated eagerly with messages that name the option.
+ * @module
+ */
+import type Keyv from 'keyv';
+import { ConfigurationError } from './errors.ts';
+import type { Fetch } from './http.ts';
+import type { GrantLock } from './lock.ts';
+
+/** How the client authenticates at the token endpoint. */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+/**
+ * Options of {@link createTokenManager}. Every duration is in milliseconds.
+ *
+ * @example
+ * ```ts
+ * const options: TokenManagerOptions = {
+ *   issuer: 'https://idp.example.com',
+ *   clientId: 'my-app',
+ *   clientSecret: process.env.CLIENT_SECRET,
+ *   redirectUri: 'https://app.example.com/callback',
+ * };
+ * ```
+ */
+export interface TokenManagerOptions {
+  /** The authorization server's issuer identifier; its OIDC discovery document is fetched. */
+  issuer: string | URL;
+  clientId: string;
+  /** Omit for a public client (PKCE only, `clientAuthMethod: 'none'`). */
+  clientSecret?: string | undefined;
+  /** Default: `client_secret_post` with a secret, `none` without. */
+  clientAuthMethod?: ClientAuthMethod;
+  /** The redirect URI registered at the server; the callback URL must start with it. */
+  redirectUri: string | URL;
+  /** Scope to ask for. `openid` and `offline_access` are always added. Default `openid offline_access`. */
+  scope?: string;
+  /** Extra authorization request parameters, e.g. `{ audience: 'https://api.example.com' }`. */
+  authorizationParams?: Record<string, string>;
+  /** Where grants are kept. Default: a SQLite file at `sqlitePath` through `node:sqlite`. */
+  store?: Keyv;
+  /** Path of the default SQLite store. Default `./offline-tokens.sqlite`. */
+  sqlitePath?: string;
+  /** One refresh per grant at a time across processes. Default: in-process, or the SQLite file lock for the default store. */
+  lock?: GrantLock;
+  /** Refresh this long before the access token expires (never more than half its lifetime). Default 60 000. */
+  refreshWindowMs?: number;
+  /** Refresh token lifetime assumed when the server sends no `refresh_expires_in`. Default 14 days. */
+  refreshTokenLifetimeMs?: number;
+  /** Total time one refresh may take, retries included. Default 30 000. */
+  refreshTimeoutMs?: number;
+  /** Time one HTTP request may take. Default 10 000. */
+  requestTimeoutMs?: number;
+  /** Most retries of a transient failure within `refreshTimeoutMs`. Default 4. */
+  maxRetries?: number;
+  /** First retry delay, doubled (with jitter) on each retry. Default 250. */
+  retryMinDelayMs?: number;
+  /** Time one store operation may take. Default 5 000. */
+  storeTimeoutMs?: number;
+  /**
+   * For servers without token introspection: how long after a refresh request was sent the server
+   * still accepts the old refresh token (its reuse grace period). A request that may have reached the
+   * server is sent again only within it. Default 0 (see README, Failure behaviour).
+   */
+  rotationGracePeriodMs?: number;
+  /** How long a consent may take between `startAuthorization` and the callback. Default 600 000. */
+  pendingAuthorizationTtlMs?: number;
+  /** Largest response body accepted from the authorization server, in bytes. Default 1 MiB. */
+  maxResponseBytes?: number;
+  /** Allow an `http://` issuer, for local development only. Default false. */
+  allowInsecureRequests?: boolean;
+  /** Clock, epoch ms. Default `Date.now`. */
+  now?: () => number;
+  /** `fetch` used for every request to the authorization server. Default `globalThis.fetch`. */
+  fetch?: Fetch;
+}
+
+/** Options with defaults applied. @internal */
+export interface ResolvedOptions {
+  issuer: URL;
+  clientId: string;
+  clientSecret: string | undefined;
+  clientAuthMethod: ClientAuthMethod;
+  redirectUri: string;
+  scope: string;
+  authorizationParams: Record<string, string>;
+  store: Keyv | undefined;
+  sqlitePath: string;
+  lock: GrantLock | undefined;
+  refreshWindowMs: number;
+  refreshTokenLifetimeMs: number;
+  refreshTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxRetries: number;
+  retryMinDelayMs: number;
+  storeTimeoutMs: number;
+  rotationGracePeriodMs: number;
+  pendingAuthorizationTtlMs: number;
+  maxResponseBytes: number;
+  allowInsecureRequests: boolean;
+  now: () => number;
+  fetch: Fetch;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Validates options and applies defaults.
+ * @throws {ConfigurationError} naming the first invalid option.
+ */
+export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError('Expected options to be an object');
+  const issuer = url(options.issuer, 'issuer');
+  const redirectUri = url(options.redirectUri, 'redirectUri').href;
+  const allowInsecureRequests = bool(options.allowInsecureRequests, 'allowInsecureRequests', false);
+  if (!allowInsecureRequests && issuer.protocol !== 'https:') {
+    throw new ConfigurationError('Expected `issuer` to be an https URL (set `allowInsecureRequests: true` for local development)');
+  }
+  const clientId = nonEmptyString(options.clientId, 'clientId');
+  const clientSecret = options.clientSecret === undefined ? undefined : nonEmptyString(options.clientSecret, 'clientSecret');
+  const clientAuthMethod = options.clientAuthMethod ?? (clientSecret === undefined ? 'none' : 'client_secret_post');
+  if (!['client_secret_basic', 'client_secret_post', 'none'].includes(clientAuthMethod)) {
+    throw new ConfigurationError("Expected `clientAuthMethod` to be 'client_secret_basic', 'client_secret_post' or 'none'");
+  }
+  if (clientAuthMethod !== 'none' && clientSecret === undefined) {
+    throw new ConfigurationError(`Expected \`clientSecret\` to be set for \`clientAuthMethod\` '${clientAuthMethod}'`);
+  }
+  const scope = options.scope === undefined ? '' : stringOption(options.scope, 'scope');
+  const authorizationParams = options.authorizationParams ?? {};
+  if (typeof authorizationParams !== 'object' || authorizationParams === null || Object.values(authorizationParams).some((v) => typeof v !== 'string')) {
+    throw new ConfigurationError('Expected `authorizationParams` to be an object of strings');
+  }
+  if (options.store !== undefined && !isKeyvLike(options.store)) throw new ConfigurationError('Expected `store` to be a Keyv instance');
+  if (options.lock !== undefined && typeof options.lock?.withLock !== 'function') throw new ConfigurationError('Expected `lock` to have a `withLock` method');
+  if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigurationError('Expected `now` to be a function');
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new ConfigurationError('Expected `fetch` to be a function');
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    clientAuthMethod,
+    redirectUri,
+    scope: withRequiredScopes(scope),
+    authorizationParams: { ...authorizationParams },
+    store: options.store,
+    sqlitePath: options.sqlitePath === undefined ? './offline-tokens.sqlite' : nonEmptyString(options.sqlitePath, 'sqlitePath'),
+    lock: options.lock,
+    refreshWindowMs: duration(options.refreshWindowMs, 'refreshWindowMs', 60_000, 0),
+    refreshTokenLifetimeMs: duration(options.refreshTokenLifetimeMs, 'refreshTokenLifetimeMs', 14 * DAY_MS, 1),
+    refreshTimeoutMs: duration(options.refreshTimeoutMs, 'refreshTimeoutMs', 30_000, 1),
+    requestTimeoutMs: duration(options.requestTimeoutMs, 'requestTimeoutMs', 10_000, 1),
+    maxRetries: duration(options.maxRetries, 'maxRetries', 4, 0),
+    retryMinDelayMs: duration(options.retryMinDelayMs, 'retryMinDelayMs', 250, 1),
+    storeTimeoutMs: duration(options.storeTimeoutMs, 'storeTimeoutMs', 5_000, 1),
+    rotationGracePeriodMs: duration(options.rotationGracePeriodMs, 'rotationGracePeriodMs', 0, 0),
+    pendingAuthorizationTtlMs: duration(options.pendingAuthorizationTtlMs, 'pendingAuthorizationTtlMs', 600_000, 1),
+    maxResponseBytes: duration(options.maxResponseBytes, 'maxResponseBytes', 1 << 20, 1024),
+    allowInsecureRequests,
+    now: options.now ?? Date.now,
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+  };
+}
+
+/** Adds `openid` and `offline_access` to a scope string, keeping its order and dropping duplicates. */
+export function withRequiredScopes(scope: string): string {
+  const scopes = new Set(['openid', ...scope.split(/\s+/).filter(Boolean), 'offline_access']);
+  return [...scopes].join(' ');
+}
+
+function isKeyvLike(value: unknown): boolean {
+  const candidate = value as { get?: unknown; set?: unknown; delete?: unknown } | null;
+  return typeof candidate === 'object' && candidate !== null
+    && typeof candidate.get === 'function' && typeof candidate.set === 'function' && typeof candidate.delete === 'function';
+}
+
+function url(value: unknown, name: string): URL {
+  if (value instanceof URL) return new URL(value.href);
+  if (typeof value === 'string') {
+    try {
+      return new URL(value);
+    } catch {
+      // fall through
+    }
+  }
+  throw new ConfigurationError(`Expected \`${name}\` to be an absolute URL`);
+}
+
+function nonEmptyString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigurationError(`Expected \`${name}\` to be a non-empty string`);
+  return value;
+}
+
+function stringOption(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new ConfigurationError(`Expected \`${name}\` to be a string`);
+  return value;
+}
+
+function bool(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigurationError(`Expected \`${name}\` to be a boolean`);
+  return value;
+}
+
+/** Validates a non-negative integer option (durations in ms, counts). */
+export function duration(value: unknown, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigurationError(`Expected \`${name}\` to be an integer >= ${min}`);
+  }
+  return value;
+}

@@ -1,0 +1,192 @@
+/**
+ * The refresh transaction, run under the grant's lock:
+ * re-read the store → adopt a grant another refresher already rotated → else mark the refresh as in
+ * flight, call the server (retrying transient failures within the lease), persist the rotated grant,
+ * and only then hand it out.
+ * @module
+ */
+import { canAdopt, type RefreshRequest } from './adopt.ts';
+import { GaveUp, retryTransient } from './retry.ts';
+import { classifyFailure } from './classify.ts';
+import {
+  LockError,
+  OAuthError,
+  ReauthRequiredError,
+  ServerUnavailableError,
+  StoreError,
+  TokenManagerError,
+  TokenResponseError,
+  type ReauthReason,
+} from './errors.ts';
+import { applyRefresh, markReauthRequired, type Grant } from './grant.ts';
+import type { Lease, GrantLock } from './lock.ts';
+import { isRefreshTokenActive, MalformedTokenResponse, parseTokenResponse, requestRefresh, type OAuthClient } from './oauth.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { GrantStore } from './store.ts';
+import type { TokenManagerEvents } from './events.ts';
+
+/** Time kept between the end of a server call and the end of the lease, for the write. */
+export const LEASE_MARGIN_MS = 2_000;
+
+/** What the refresh transaction needs. @internal */
+export interface RefreshContext {
+  store: GrantStore;
+  lock: GrantLock;
+  oauth: OAuthClient;
+  options: ResolvedOptions;
+  emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
+}
+
+/**
+ * Thrown when the server rotated the grant but the store refused the result. The new grant is only in
+ * this error (non-enumerable): the caller must keep it and retry the write.
+ * @internal
+ */
+export class PersistFailed extends StoreError {
+  declare readonly grant: Grant;
+  constructor(grant: Grant, cause: unknown) {
+    super('The store failed while persisting a rotated refresh token; it is kept in memory and the write is retried', { cause });
+    Object.defineProperty(this, 'grant', { value: grant, enumerable: false });
+  }
+}
+
+/** Thrown inside the retry loop when the server confirms the refresh token is no longer active. */
+class RotationLost extends Error {}
+
+/**
+ * Runs one refresh transaction for `key` under the lock. Returns the grant to serve: adopted from the
+ * store when another refresher got there first, else freshly rotated and already persisted.
+ */
+export function refreshGrant(ctx: RefreshContext, key: string, request: RefreshRequest, signal: AbortSignal): Promise<Grant> {
+  return ctx.lock.withLock(key, (lease) => refreshUnderLock(ctx, key, request, lease), { signal });
+}
+
+async function refreshUnderLock(ctx: RefreshContext, key: string, request: RefreshRequest, lease: Lease): Promise<Grant> {
+  const { store, options } = ctx;
+  const stored = await store.getGrant(key, lease.signal);
+  if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
+  if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
+  if (canAdopt(stored, options.now(), options.refreshWindowMs, request)) return stored;
+
+  const deadlineMs = Math.min(options.refreshTimeoutMs, lease.remainingMs() - LEASE_MARGIN_MS);
+  if (!(deadlineMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
+
+  // A marker left by a refresher that died (or gave up) after its request may have reached the server.
+  const suspect = stored.refreshStartedAt !== undefined;
+  if (suspect && await confirmRotationLost(ctx, stored, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
+
+  const startedAt = options.now();
+  await store.setGrant({ ...stored, refreshStartedAt: startedAt }, lease.signal);
+
+  let reachedServer = suspect;
+  let ambiguousRetried = false;
+  let response;
+  try {
+    response = await retryTransient((attemptSignal) => requestRefresh(ctx.oauth, stored.refreshToken, attemptSignal), {
+      deadlineMs,
+      retries: options.maxRetries,
+      minDelayMs: options.retryMinDelayMs,
+      signal: lease.signal,
+      now: options.now,
+      onTransient: async (failure) => {
+        if (!failure.mayHaveReachedServer) return;
+        reachedServer = true;
+        // The request may have rotated the token at the server with the response lost.
+        const status = await introspect(ctx, stored.refreshToken, lease.signal);
+        if (status === 'inactive') throw new RotationLost();
+        if (status === 'active') return;
+        if (options.now() - startedAt < options.rotationGracePeriodMs) return;
+        if (ambiguousRetried) throw new RotationLost();
+        ambiguousRetried = true;
+      },
+    });
+  } catch (error) {
+    return handleFailure(ctx, stored, error, reachedServer, lease);
+  }
+
+  const receivedAt = options.now();
+  let tokens;
+  try {
+    tokens = parseTokenResponse(response);
+  } catch (error) {
+    if (error instanceof MalformedTokenResponse && error.refreshToken !== undefined) {
+      // The server rotated: keep the new refresh token even though the access token is unusable.
+      const salvaged: Grant = { ...stored, refreshToken: error.refreshToken, rotations: stored.rotations + 1, refreshStartedAt: undefined, expiresAt: Math.min(stored.expiresAt, receivedAt) };
+      await persist(ctx, salvaged, lease.signal);
+    } else {
+      await clearMarker(ctx, stored, lease.signal);
+    }
+    throw new TokenResponseError((error as Error).message);
+  }
+  const next = applyRefresh(stored, tokens, receivedAt, options.refreshTokenLifetimeMs);
+  await persist(ctx, next, lease.signal);
+  ctx.emit('refreshed', { key, rotations: next.rotations, expiresAt: next.expiresAt, rotated: next.refreshToken !== stored.refreshToken });
+  return next;
+}
+
+async function persist(ctx: RefreshContext, grant: Grant, signal: AbortSignal): Promise<void> {
+  try {
+    await ctx.store.setGrant(grant, signal);
+  } catch (error) {
+    throw new PersistFailed(grant, error);
+  }
+}
+
+async function handleFailure(ctx: RefreshContext, stored: Grant, error: unknown, reachedServer: boolean, lease: Lease): Promise<Grant> {
+  const { key } = stored;
+  if (error instanceof RotationLost) return reauth(ctx, stored, 'rotation_lost');
+  const failure = classifyFailure(error instanceof GaveUp ? error.lastError : error, ctx.options.now());
+  if (failure.kind === 'invalid_grant' && !(error instanceof GaveUp)) {
+    // A lost race is not a revocation: another refresher may have rotated the token meanwhile.
+    const current = await ctx.store.getGrant(key, lease.signal);
+    if (current !== undefined && current.status === 'active' && current.refreshToken !== stored.refreshToken) return current;
+    const reason: ReauthReason = reachedServer ? 'rotation_lost' : ctx.options.now() >= stored.refreshExpiresAt ? 'expired' : 'invalid_grant';
+    return reauth(ctx, stored, reason);
+  }
+  if (!reachedServer) await clearMarker(ctx, stored, lease.signal);
+  if (lease.signal.aborted) throw lease.signal.reason;
+  if (error instanceof GaveUp) {
+    throw new ServerUnavailableError('The authorization server did not answer the refresh in time', { cause: error.lastError, retryAfterMs: error.retryAfterMs });
+  }
+  if (failure.kind === 'oauth') throw new OAuthError(failure.error, failure.status, { cause: error });
+  if (failure.kind === 'bad_response') throw new TokenResponseError('The token endpoint sent an unusable response', { cause: error });
+  if (error instanceof TokenManagerError) throw error;
+  throw new ServerUnavailableError('The refresh request failed', { cause: error });
+}
+
+/** Persists the grant as needing consent again, emits `reauthRequired` and throws. */
+async function reauth(ctx: RefreshContext, stored: Grant, reason: ReauthReason): Promise<never> {
+  await ctx.store.setGrant(markReauthRequired(stored, reason));
+  ctx.emit('reauthRequired', { key: stored.key, reason });
+  throw new ReauthRequiredError(stored.key, reason);
+}
+
+/** Best effort: the request provably did not reach the server, so the in-flight marker goes. */
+async function clearMarker(ctx: RefreshContext, stored: Grant, signal: AbortSignal): Promise<void> {
+  await ctx.store.setGrant({ ...stored, refreshStartedAt: undefined }, signal).catch(() => {});
+}
+
+/**
+ * After a refresher died mid-flight: true when the server says the refresh token is no longer active
+ * (it was rotated and the result lost), false when it is active or the server cannot tell.
+ */
+async function confirmRotationLost(ctx: RefreshContext, stored: Grant, signal: AbortSignal): Promise<boolean> {
+  const status = await introspect(ctx, stored.refreshToken, signal);
+  if (status === 'unavailable') throw new ServerUnavailableError('Could not ask the authorization server whether an interrupted refresh went through');
+  return status === 'inactive';
+}
+
+/**
+ * RFC 7662 introspection of a refresh token: `unsupported` when the server has no endpoint or refuses
+ * this client, `unavailable` when it could not be reached.
+ */
+async function introspect(ctx: RefreshContext, refreshToken: string, signal: AbortSignal): Promise<'active' | 'inactive' | 'unsupported' | 'unavailable'> {
+  if (!ctx.oauth.supportsIntrospection) return 'unsupported';
+  try {
+    const active = await isRefreshTokenActive(ctx.oauth, refreshToken, AbortSignal.any([signal, AbortSignal.timeout(ctx.options.requestTimeoutMs)]));
+    return active ? 'active' : 'inactive';
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    return classifyFailure(error, ctx.options.now()).kind === 'transient' ? 'unavailable' : 'unsupported';
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Retries of calls to the authorization server (p-retry): transient failures only, honouring
+ * `Retry-After`, within a total deadline and the caller's signal.
+ * @module
+ */
+import pRetry, { AbortError } from 'p-retry';
+import { sleep } from './abort.ts';
+import { classifyFailure, type Failure } from './classify.ts';
+
+/** Options of {@link retryTransient}. */
+export interface RetryOptions {
+  /** Total time budget, retries and waits included, in ms. */
+  deadlineMs: number;
+  /** Most attempts after the first. */
+  retries: number;
+  /** First backoff delay, in ms. */
+  minDelayMs: number;
+  signal: AbortSignal;
+  now: () => number;
+  /**
+   * Called on every transient failure before waiting; may throw to stop retrying (used to decide
+   * whether a request that may have reached the server can be sent again).
+   */
+  onTransient?: (failure: Extract<Failure, { kind: 'transient' }>, error: unknown) => Promise<void> | void;
+}
+
+/** Thrown when the deadline or the retries ran out while failures were transient; `lastError` is the last of them. */
+export class GaveUp extends Error {
+  readonly lastError: unknown;
+  readonly retryAfterMs: number | undefined;
+  constructor(lastError: unknown, retryAfterMs: number | undefined) {
+    super('Gave up retrying transient failures');
+    this.lastError = lastError;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * Calls `fn` until it succeeds, a failure is not transient, or the deadline passes.
+ * Non-transient failures are rethrown unchanged; running out of time or retries throws {@link GaveUp}.
+ *
+ * @example
+ * ```ts
+ * const response = await retryTransient((signal) => refresh(signal), { deadlineMs: 30_000, retries: 5, minDelayMs: 200, signal, now });
+ * ```
+ */
+export async function retryTransient<T>(fn: (signal: AbortSignal) => Promise<T>, options: RetryOptions): Promise<T> {
+  const deadline = AbortSignal.any([options.signal, AbortSignal.timeout(Math.max(0, options.deadlineMs))]);
+  const startedAt = performance.now();
+  let last: { error: unknown; retryAfterMs: number | undefined } | undefined;
+  try {
+    return await pRetry(
+      async () => {
+        try {
+          return await fn(deadline);
+        } catch (error) {
+          const failure = classifyFailure(error, options.now());
+          if (failure.kind !== 'transient' || deadline.aborted) throw new AbortError(toError(error));
+          last = { error, retryAfterMs: failure.retryAfterMs };
+          await options.onTransient?.(failure, error);
+          throw error;
+        }
+      },
+      {
+        retries: options.retries,
+        minTimeout: options.minDelayMs,
+        factor: 2,
+        randomize: true,
+        maxRetryTime: options.deadlineMs,
+        signal: deadline,
+        shouldRetry: () => true,
+        onFailedAttempt: async ({ retryDelay }) => {
+          const retryAfterMs = last?.retryAfterMs;
+          if (retryAfterMs === undefined || retryAfterMs <= retryDelay) return;
+          const remainingMs = options.deadlineMs - (performance.now() - startedAt);
+          if (retryAfterMs > remainingMs) throw new GaveUp(last?.error, retryAfterMs);
+          await sleep(retryAfterMs - retryDelay, deadline);
+        },
+      },
+    );
+  } catch (error) {
+    if (options.signal.aborted) throw options.signal.reason;
+    if (error instanceof GaveUp) throw error;
+    if (last !== undefined && (deadline.aborted || error === last.error)) throw new GaveUp(last.error, last.retryAfterMs);
+    throw error;
+  }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,107 @@
+/**
+ * A Keyv store adapter over Node's built-in `node:sqlite`: the SDK's default store, an embedded
+ * file with no native install step. Several processes on one host may share the file (WAL mode, a
+ * busy timeout, and every write in its own transaction).
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { ConfigurationError } from './errors.ts';
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Path of the database file, created when missing. `':memory:'` for a private in-memory database. */
+  path: string;
+  /** Table name. Default `offline_tokens`. */
+  table?: string;
+  /** How long a write waits for another process's write to finish, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * A Keyv store adapter backed by a SQLite file through `node:sqlite`.
+ *
+ * @example
+ * ```ts
+ * import Keyv from 'keyv';
+ * import { SqliteStore } from 'offline-tokens';
+ * const store = new Keyv({ store: new SqliteStore({ path: './tokens.sqlite' }) });
+ * ```
+ */
+export class SqliteStore extends EventEmitter {
+  /** Keyv reads this to know the adapter's options. */
+  readonly opts: { dialect: 'sqlite'; url: string };
+  /** Set by Keyv. */
+  namespace: string | undefined;
+  /** The open database, for the SQLite lock that shares the file. @internal */
+  readonly database: DatabaseSync;
+  readonly #get: StatementSync;
+  readonly #set: StatementSync;
+  readonly #delete: StatementSync;
+  readonly #clear: StatementSync;
+  readonly #clearAll: StatementSync;
+  readonly #purge: StatementSync;
+  #writes = 0;
+
+  constructor(options: SqliteStoreOptions) {
+    super();
+    const table = options.table ?? 'offline_tokens';
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) throw new ConfigurationError('Expected `table` to be a plain SQL identifier');
+    if (typeof options.path !== 'string' || options.path.length === 0) throw new ConfigurationError('Expected `path` to be a non-empty string');
+    this.opts = { dialect: 'sqlite', url: options.path };
+    this.database = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
+    this.database.exec('PRAGMA journal_mode = WAL');
+    this.database.exec('PRAGMA synchronous = FULL');
+    this.database.exec(`CREATE TABLE IF NOT EXISTS ${table} (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER)`);
+    this.#get = this.database.prepare(`SELECT value, expires FROM ${table} WHERE key = ?`);
+    this.#set = this.database.prepare(
+      `INSERT INTO ${table} (key, value, expires) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
+    );
+    this.#delete = this.database.prepare(`DELETE FROM ${table} WHERE key = ?`);
+    this.#clear = this.database.prepare(`DELETE FROM ${table} WHERE key LIKE ? ESCAPE '\\'`);
+    this.#clearAll = this.database.prepare(`DELETE FROM ${table}`);
+    this.#purge = this.database.prepare(`DELETE FROM ${table} WHERE expires IS NOT NULL AND expires < ?`);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const row = this.#get.get(key) as { value: string; expires: number | null } | undefined;
+    if (row === undefined) return undefined;
+    if (row.expires !== null && row.expires < Date.now()) return undefined;
+    return row.value;
+  }
+
+  async getMany(keys: string[]): Promise<Array<string | undefined>> {
+    return Promise.all(keys.map((key) => this.get(key)));
+  }
+
+  async set(key: string, value: string, ttl?: number): Promise<boolean> {
+    const expires = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : null;
+    this.#set.run(key, value, expires);
+    // Expired rows (pending authorizations never completed) are purged now and then.
+    if (++this.#writes % 256 === 0) this.#purge.run(Date.now());
+    return true;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return Number(this.#delete.run(key).changes) > 0;
+  }
+
+  async deleteMany(keys: string[]): Promise<boolean> {
+    let deleted = false;
+    for (const key of keys) deleted = (await this.delete(key)) || deleted;
+    return deleted;
+  }
+
+  async has(key: string): Promise<boolean> {
+    return (await this.get(key)) !== undefined;
+  }
+
+  async clear(): Promise<void> {
+    if (this.namespace === undefined) this.#clearAll.run();
+    else this.#clear.run(`${this.namespace.replace(/[\\%_]/g, '\\$&')}:%`);
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.database.isOpen) this.database.close();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The SDK's view of the user's Keyv: grants and pending authorizations, with store failures turned
+ * into {@link StoreError} (Keyv 5 swallows them by default, so an outage would read as "no grant").
+ * @module
+ */
+import type Keyv from 'keyv';
+import { raceSignal, sleep } from './abort.ts';
+import { StoreError, TokenManagerError } from './errors.ts';
+import type { Grant } from './grant.ts';
+import { decodeGrant, encodeGrant } from './record.ts';
+
+/**
+ * A consent in progress, kept under its `state` until the callback, single use.
+ * @internal
+ */
+export interface PendingAuthorization {
+  key: string;
+  codeVerifier: string;
+  nonce: string;
+  redirectUri: string;
+  scope: string;
+  /** Epoch ms after which the callback is refused. */
+  expiresAt: number;
+}
+
+/**
+ * Turns records into bytes for the store and back. The store key is passed so that an encrypting
+ * codec can bind a record to it.
+ * @internal
+ */
+export interface RecordCodec {
+  encode(storeKey: string, plaintext: string): string;
+  decode(storeKey: string, stored: unknown): string;
+}
+
+/** Stores records as they are. */
+export const plainCodec: RecordCodec = {
+  encode: (_storeKey, plaintext) => plaintext,
+  decode: (_storeKey, stored) => stored as string,
+};
+
+/** Options of {@link GrantStore}. @internal */
+export interface GrantStoreOptions {
+  /** Deadline of one store operation. */
+  operationTimeoutMs: number;
+  codec?: RecordCodec;
+}
+
+/** @internal */
+export class GrantStore {
+  readonly keyv: Keyv;
+  readonly #timeoutMs: number;
+  readonly #codec: RecordCodec;
+
+  constructor(keyv: Keyv, options: GrantStoreOptions) {
+    // Without this, Keyv 5 resolves `get` to undefined and `set` to false when the store fails.
+    keyv.throwOnErrors = true;
+    this.keyv = keyv;
+    this.#timeoutMs = options.operationTimeoutMs;
+    this.#codec = options.codec ?? plainCodec;
+  }
+
+  /** Reads a grant. `undefined` means "nothing stored"; a failure throws {@link StoreError}. */
+  async getGrant(key: string, signal?: AbortSignal): Promise<Grant | undefined> {
+    const storeKey = grantKey(key);
+    const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
+    if (stored === undefined || stored === null) return undefined;
+    return decodeGrant(this.#codec.decode(storeKey, stored));
+  }
+
+  /** Writes a grant. Resolves only once the store acknowledged it. */
+  async setGrant(grant: Grant, signal?: AbortSignal): Promise<void> {
+    const storeKey = grantKey(grant.key);
+    const value = this.#codec.encode(storeKey, encodeGrant(grant));
+    const ok = await this.#run('write', () => this.keyv.set(storeKey, value), signal);
+    if (ok === false) throw new StoreError('The store did not acknowledge writing a grant');
+  }
+
+  /** Deletes a grant. */
+  async deleteGrant(key: string, signal?: AbortSignal): Promise<void> {
+    await this.#run('delete', () => this.keyv.delete(grantKey(key)), signal);
+  }
+
+  /** Keeps a pending authorization until `pending.expiresAt` (`ttlMs` from now). */
+  async putPending(state: string, pending: PendingAuthorization, ttlMs: number, signal?: AbortSignal): Promise<void> {
+    const storeKey = pendingKey(state);
+    const value = this.#codec.encode(storeKey, JSON.stringify(pending));
+    const ok = await this.#run('write', () => this.keyv.set(storeKey, value, ttlMs), signal);
+    if (ok === false) throw new StoreError('The store did not acknowledge writing a pending authorization');
+  }
+
+  /**
+   * Reads and deletes a pending authorization. Returns `undefined` when it is unknown or when another
+   * caller took it first (the delete found nothing), so a state is used at most once.
+   */
+  async takePending(state: string, signal?: AbortSignal): Promise<PendingAuthorization | undefined> {
+    const storeKey = pendingKey(state);
+    const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
+    if (stored === undefined || stored === null) return undefined;
+    const deleted = await this.#run('delete', () => this.keyv.delete(storeKey), signal);
+    if (deleted === false) return undefined;
+    return parsePending(this.#codec.decode(storeKey, stored));
+  }
+
+  async #run<T>(operation: string, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const timeout = new AbortController();
+    const timer = sleep(this.#timeoutMs, timeout.signal).then(
+      () => {
+        throw new StoreError(`A store ${operation} did not finish within ${this.#timeoutMs} ms`);
+      },
+      () => undefined as never,
+    );
+    try {
+      return await raceSignal(Promise.race([fn(), timer]), signal);
+    } catch (error) {
+      if (error instanceof TokenManagerError || (signal?.aborted && error === signal.reason)) throw error;
+      throw new StoreError(`A store ${operation} failed`, { cause: error });
+    } finally {
+      timeout.abort();
+    }
+  }
+}
+
+function grantKey(key: string): string {
+  return `grant:${key}`;
+}
+
+function pendingKey(state: string): string {
+  return `pending:${state}`;
+}
+
+function parsePending(raw: string): PendingAuthorization | undefined {
+  try {
+    const value = JSON.parse(raw) as Partial<PendingAuthorization>;
+    if (
+      typeof value.key === 'string' && typeof value.codeVerifier === 'string' && typeof value.nonce === 'string'
+      && typeof value.redirectUri === 'string' && typeof value.scope === 'string' && typeof value.expiresAt === 'number'
+    ) {
+      return value as PendingAuthorization;
+    }
+  } catch {
+    // fall through: an unreadable pending authorization is treated as unknown
+  }
+  return undefined;
+}
