@@ -1,0 +1,336 @@
+/**
+ * A real authorization server for tests and the demo: oidc-provider on a loopback port, rotating the
+ * refresh token on every use and revoking the whole grant when a used refresh token comes back.
+ * It completes consent without a browser, counts token requests, records every token it issues, and
+ * can inject faults at its token endpoint.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider from 'oidc-provider';
+
+/** A fault applied to the next request to the token endpoint. */
+export type TokenEndpointFault =
+  /** Answer without reaching the provider (the request is never processed). */
+  | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: string }
+  /** Close the connection without reaching the provider. */
+  | { kind: 'drop-before' }
+  /** Let the provider process the request (and rotate), then close the connection instead of answering. */
+  | { kind: 'drop-after' }
+  /** Let the provider process the request, then replace its answer. */
+  | { kind: 'replace-response'; status: number; headers?: Record<string, string>; body: string }
+  /** Wait before passing the request on. */
+  | { kind: 'delay'; ms: number };
+
+export interface AuthorizationServerOptions {
+  /** Access token lifetime in seconds. Default 3600. */
+  accessTokenTtlS?: number;
+  /** Port; default a free one. */
+  port?: number;
+  /** Delay added to every adapter operation, in ms (a slow provider store). */
+  adapterDelayMs?: number;
+}
+
+export interface Counters {
+  /** grant_type=refresh_token requests that reached the provider. */
+  refreshRequests: number;
+  refreshSuccesses: number;
+  /** Failures by OAuth error code. */
+  refreshErrors: Record<string, number>;
+  codeExchanges: number;
+  introspections: number;
+  revocations: number;
+  /** Refresh tokens presented more than once at the token endpoint (reuse seen by the server). */
+  reusedRefreshTokens: number;
+}
+
+export interface AuthorizationServer {
+  issuer: string;
+  clients: {
+    basic: { clientId: string; clientSecret: string };
+    post: { clientId: string; clientSecret: string };
+    public: { clientId: string };
+  };
+  redirectUri: string;
+  counters: Counters;
+  /** Every access and refresh token value the server issued. */
+  issuedTokens: Set<string>;
+  /** Faults for the next token endpoint requests, applied first in, first out. */
+  faults: TokenEndpointFault[];
+  /** Follows an authorization URL through login and consent; resolves with the callback URL. */
+  consent(authorizationUrl: URL | string, options?: { deny?: boolean }): Promise<URL>;
+  /** Revokes every grant at the server (as if the user disconnected the app). */
+  revokeAllGrants(): Promise<void>;
+  /** Whether the refresh tokens of the grant are still live at the server. */
+  liveRefreshTokens(): number;
+  resetCounters(): void;
+  close(): Promise<void>;
+}
+
+const ACCOUNT_ID = 'test-user';
+const REDIRECT_PATH = '/callback';
+
+/** Starts the server on loopback. */
+export async function startAuthorizationServer(options: AuthorizationServerOptions = {}): Promise<AuthorizationServer> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://127.0.0.1:${port}`;
+  // The app's redirect URI: nothing listens there, the headless consent stops at it.
+  const redirectUri = `http://127.0.0.1:1${REDIRECT_PATH}`;
+  const storage = new Map<string, Map<string, Record<string, unknown>>>();
+  const issuedTokens = new Set<string>();
+  const presented = new Map<string, number>();
+  const counters = emptyCounters();
+  const adapterDelayMs = options.adapterDelayMs ?? 0;
+
+  class TestAdapter {
+    readonly #model: string;
+    constructor(model: string) {
+      this.#model = model;
+      if (!storage.has(model)) storage.set(model, new Map());
+    }
+    get #items(): Map<string, Record<string, unknown>> {
+      return storage.get(this.#model)!;
+    }
+    async #delay(): Promise<void> {
+      if (adapterDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, adapterDelayMs));
+    }
+    async upsert(id: string, payload: Record<string, unknown>): Promise<void> {
+      await this.#delay();
+      if (this.#model === 'AccessToken' || this.#model === 'RefreshToken') issuedTokens.add(id);
+      this.#items.set(id, payload);
+    }
+    async find(id: string): Promise<Record<string, unknown> | undefined> {
+      await this.#delay();
+      return this.#items.get(id);
+    }
+    async findByUid(uid: string): Promise<Record<string, unknown> | undefined> {
+      for (const payload of this.#items.values()) if (payload.uid === uid) return payload;
+      return undefined;
+    }
+    async findByUserCode(): Promise<undefined> {
+      return undefined;
+    }
+    async consume(id: string): Promise<void> {
+      await this.#delay();
+      const payload = this.#items.get(id);
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id: string): Promise<void> {
+      this.#items.delete(id);
+    }
+    async revokeByGrantId(grantId: string): Promise<void> {
+      for (const items of storage.values()) {
+        for (const [id, payload] of items) if (payload.grantId === grantId) items.delete(id);
+      }
+    }
+  }
+
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'test' };
+  const clients = {
+    basic: { clientId: 'confidential-basic', clientSecret: 'basic-secret-0123456789abcdef' },
+    post: { clientId: 'confidential-post', clientSecret: 'post-secret-0123456789abcdef' },
+    public: { clientId: 'public-pkce' },
+  };
+  const common = { redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] };
+  const provider = new Provider(issuer, {
+    adapter: TestAdapter as never,
+    clients: [
+      { ...common, client_id: clients.basic.clientId, client_secret: clients.basic.clientSecret, token_endpoint_auth_method: 'client_secret_basic' },
+      { ...common, client_id: clients.post.clientId, client_secret: clients.post.clientSecret, token_endpoint_auth_method: 'client_secret_post' },
+      { ...common, client_id: clients.public.clientId, token_endpoint_auth_method: 'none', application_type: 'native' },
+    ],
+    jwks: { keys: [jwk as never] },
+    cookies: { keys: ['test-cookie-key-0123456789'] },
+    findAccount: async (_ctx: unknown, id: string) => ({
+      accountId: id,
+      claims: async () => ({ sub: id, email: `${id}@example.com`, name: 'Test User' }),
+    }),
+    claims: { openid: ['sub'], email: ['email'], profile: ['name'] },
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'api:read'],
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+    },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: options.accessTokenTtlS ?? 3600,
+      RefreshToken: 14 * 24 * 3600,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 14 * 24 * 3600,
+      AuthorizationCode: 60,
+    },
+    pkce: { required: () => true },
+    renderError: async (ctx: { type: string; body: string }, out: Record<string, unknown>) => {
+      ctx.type = 'json';
+      ctx.body = JSON.stringify(out);
+    },
+  } as never);
+  const countPresentation = (token: string | undefined): void => {
+    if (token === undefined) return;
+    const seen = (presented.get(token) ?? 0) + 1;
+    presented.set(token, seen);
+    if (seen === 2) counters.reusedRefreshTokens++;
+  };
+  provider.on('grant.success', (ctx: { oidc: { params: { grant_type?: string; refresh_token?: string } } }) => {
+    const type = ctx.oidc.params.grant_type;
+    if (type === 'refresh_token') {
+      countPresentation(ctx.oidc.params.refresh_token);
+      counters.refreshRequests++;
+      counters.refreshSuccesses++;
+    } else if (type === 'authorization_code') counters.codeExchanges++;
+  });
+  provider.on('grant.error', (ctx: { oidc?: { params?: { grant_type?: string; refresh_token?: string } } }, error: { error?: string }) => {
+    if (ctx.oidc?.params?.grant_type === 'refresh_token') {
+      countPresentation(ctx.oidc.params.refresh_token);
+      counters.refreshRequests++;
+      const code = error.error ?? 'unknown';
+      counters.refreshErrors[code] = (counters.refreshErrors[code] ?? 0) + 1;
+    }
+  });
+  provider.on('introspection.error', () => {});
+  provider.on('server_error', () => {});
+  const providerCallback = provider.callback();
+  const faults: TokenEndpointFault[] = [];
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', issuer).pathname;
+    if (path.startsWith('/interaction/')) {
+      void interact(req, res).catch((error: unknown) => {
+        res.statusCode = 500;
+        res.end(String(error));
+      });
+      return;
+    }
+    if (path === '/token/introspection') counters.introspections++;
+    if (path === '/token/revocation') counters.revocations++;
+    const fault = req.method === 'POST' && path === '/token' ? faults.shift() : undefined;
+    if (fault === undefined) {
+      void providerCallback(req, res);
+      return;
+    }
+    void applyFault(fault, req, res);
+  });
+
+  async function applyFault(fault: TokenEndpointFault, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    switch (fault.kind) {
+      case 'respond':
+        req.resume();
+        res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
+        res.end(fault.body ?? JSON.stringify({ error: fault.status === 429 ? 'slow_down' : 'temporarily_unavailable' }));
+        return;
+      case 'drop-before':
+        req.socket.destroy();
+        return;
+      case 'delay':
+        await new Promise((resolve) => setTimeout(resolve, fault.ms));
+        void providerCallback(req, res);
+        return;
+      case 'drop-after':
+      case 'replace-response': {
+        // Let the provider do its work, then swallow its answer.
+        const realWriteHead = res.writeHead.bind(res);
+        const realEnd = res.end.bind(res);
+        res.writeHead = (() => res) as never;
+        res.setHeader = (() => res) as never;
+        res.end = ((..._args: unknown[]) => {
+          if (fault.kind === 'drop-after') req.socket.destroy();
+          else {
+            realWriteHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
+            realEnd(fault.body);
+          }
+          return res;
+        }) as never;
+        res.write = (() => true) as never;
+        void providerCallback(req, res);
+        return;
+      }
+    }
+  }
+
+  async function interact(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const details = await provider.interactionDetails(req, res);
+    const deny = new URL(req.url ?? '/', issuer).searchParams.get('deny') === '1';
+    if (deny) {
+      await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user declined' }, { mergeWithLastSubmission: false });
+      return;
+    }
+    if (details.prompt.name === 'login') {
+      await provider.interactionFinished(req, res, { login: { accountId: ACCOUNT_ID } }, { mergeWithLastSubmission: false });
+      return;
+    }
+    const grant = details.grantId
+      ? (await provider.Grant.find(details.grantId))!
+      : new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id as string });
+    const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  }
+
+  async function consent(authorizationUrl: URL | string, consentOptions: { deny?: boolean } = {}): Promise<URL> {
+    const cookies = new Map<string, string>();
+    let url = new URL(authorizationUrl);
+    for (let hop = 0; hop < 20; hop++) {
+      if (url.href.startsWith(redirectUri)) return url;
+      if (consentOptions.deny && url.pathname.startsWith('/interaction/')) url.searchParams.set('deny', '1');
+      const response = await fetch(url, {
+        redirect: 'manual',
+        headers: { cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; ') },
+      });
+      for (const header of response.headers.getSetCookie()) {
+        const [pair] = header.split(';');
+        const index = pair!.indexOf('=');
+        cookies.set(pair!.slice(0, index), pair!.slice(index + 1));
+      }
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status >= 400 || location === null) {
+        throw new Error(`Consent stopped at ${url.pathname} with HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`);
+      }
+      await response.body?.cancel();
+      url = new URL(location, url);
+    }
+    throw new Error('Too many redirects during consent');
+  }
+
+  return {
+    issuer,
+    clients,
+    redirectUri,
+    counters,
+    issuedTokens,
+    faults,
+    consent,
+    async revokeAllGrants() {
+      for (const items of storage.values()) {
+        for (const [id, payload] of items) if (payload.grantId !== undefined) items.delete(id);
+      }
+    },
+    liveRefreshTokens() {
+      let live = 0;
+      for (const payload of storage.get('RefreshToken')?.values() ?? []) if (!payload.consumed) live++;
+      return live;
+    },
+    resetCounters() {
+      Object.assign(counters, emptyCounters());
+    },
+    close: () => closeServer(server),
+  };
+}
+
+function emptyCounters(): Counters {
+  return { refreshRequests: 0, refreshSuccesses: 0, refreshErrors: {}, codeExchanges: 0, introspections: 0, revocations: 0, reusedRefreshTokens: 0 };
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
