@@ -15,7 +15,7 @@ import type { ReauthReason, TokenManagerError } from './errors.ts';
  */
 export interface TokenManagerEvents {
   /** A refresh succeeded and its result was persisted. */
-  refreshed: { key: string; rotations: number; expiresAt: number; rotated: boolean };
+  refreshed: { key: string; rotations: number; expiresAt: number };
   /** A refresh failed (the error is also thrown to callers waiting for it). */
   refreshFailed: { key: string; error: TokenManagerError };
   /** The grant is dead; its status was persisted. Emitted once per transition. */

@@ -53,22 +53,28 @@ export class PersistFailed extends StoreError {
 /** Thrown inside the retry loop when the server confirms the refresh token is no longer active. */
 class RotationLost extends Error {}
 
+/** The grant to serve, and whether this transaction got it from the server (else: adopted from the store). */
+export interface RefreshOutcome {
+  grant: Grant;
+  refreshed: boolean;
+}
+
 /**
  * Runs one refresh transaction for `key` under the lock. Returns the grant to serve: adopted from the
  * store when another refresher got there first, else freshly rotated and already persisted.
  */
-export function refreshGrant(ctx: RefreshContext, key: string, request: RefreshRequest, signal: AbortSignal): Promise<Grant> {
+export function refreshGrant(ctx: RefreshContext, key: string, request: RefreshRequest, signal: AbortSignal): Promise<RefreshOutcome> {
   return ctx.lock.withLock(key, (lease) => refreshUnderLock(ctx, key, request, lease), { signal });
 }
 
-async function refreshUnderLock(ctx: RefreshContext, key: string, request: RefreshRequest, lease: Lease): Promise<Grant> {
+async function refreshUnderLock(ctx: RefreshContext, key: string, request: RefreshRequest, lease: Lease): Promise<RefreshOutcome> {
   const { store, options } = ctx;
   const stored = await store.getGrant(key, lease.signal);
   if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
   if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
-  if (canAdopt(stored, options.now(), options.refreshWindowMs, request)) return stored;
+  if (canAdopt(stored, options.now(), options.refreshWindowMs, request)) return { grant: stored, refreshed: false };
 
-  const deadlineMs = Math.min(options.refreshTimeoutMs, lease.remainingMs() - LEASE_MARGIN_MS);
+  const deadlineMs = Math.floor(Math.min(options.refreshTimeoutMs, lease.remainingMs() - LEASE_MARGIN_MS));
   if (!(deadlineMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
 
   // A marker left by a refresher that died (or gave up) after its request may have reached the server.
@@ -120,8 +126,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   }
   const next = applyRefresh(stored, tokens, receivedAt, options.refreshTokenLifetimeMs);
   await persist(ctx, next, lease.signal);
-  ctx.emit('refreshed', { key, rotations: next.rotations, expiresAt: next.expiresAt, rotated: next.refreshToken !== stored.refreshToken });
-  return next;
+  return { grant: next, refreshed: true };
 }
 
 async function persist(ctx: RefreshContext, grant: Grant, signal: AbortSignal): Promise<void> {
@@ -132,14 +137,14 @@ async function persist(ctx: RefreshContext, grant: Grant, signal: AbortSignal): 
   }
 }
 
-async function handleFailure(ctx: RefreshContext, stored: Grant, error: unknown, reachedServer: boolean, lease: Lease): Promise<Grant> {
+async function handleFailure(ctx: RefreshContext, stored: Grant, error: unknown, reachedServer: boolean, lease: Lease): Promise<RefreshOutcome> {
   const { key } = stored;
   if (error instanceof RotationLost) return reauth(ctx, stored, 'rotation_lost');
   const failure = classifyFailure(error instanceof GaveUp ? error.lastError : error, ctx.options.now());
   if (failure.kind === 'invalid_grant' && !(error instanceof GaveUp)) {
     // A lost race is not a revocation: another refresher may have rotated the token meanwhile.
     const current = await ctx.store.getGrant(key, lease.signal);
-    if (current !== undefined && current.status === 'active' && current.refreshToken !== stored.refreshToken) return current;
+    if (current !== undefined && current.status === 'active' && current.refreshToken !== stored.refreshToken) return { grant: current, refreshed: false };
     const reason: ReauthReason = reachedServer ? 'rotation_lost' : ctx.options.now() >= stored.refreshExpiresAt ? 'expired' : 'invalid_grant';
     return reauth(ctx, stored, reason);
   }

@@ -301,10 +301,11 @@ export class TokenManager {
       const request = { force, seenRotations };
       const stored = await this.#store.getGrant(key, signal);
       if (stored !== undefined && stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
-      const grant = stored !== undefined && canAdopt(stored, this.#now(), this.#options.refreshWindowMs, request)
-        ? stored
-        : await refreshGrant(this.#refresh, key, request, signal);
-      return this.#cacheGrant(grant);
+      if (stored !== undefined && canAdopt(stored, this.#now(), this.#options.refreshWindowMs, request)) return this.#cacheGrant(stored);
+      const { grant, refreshed } = await refreshGrant(this.#refresh, key, request, signal);
+      const entry = this.#cacheGrant(grant);
+      if (refreshed) this.#emit('refreshed', { key, rotations: grant.rotations, expiresAt: grant.expiresAt });
+      return entry;
     } catch (error) {
       if (error instanceof PersistFailed) this.#holdUnpersisted(error.grant, error);
       if (error instanceof ReauthRequiredError) this.#onReauth(key, error.reason);

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Keyv from 'keyv';
+import { createTokenManager } from 'offline-tokens';
+import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
+import { connect, createClock, managerOptions } from './support/harness.ts';
+
+/** Reads the refresh token stored for `key` straight from the Keyv, as a second process would. */
+async function storedRefreshToken(store: Keyv, key: string): Promise<string> {
+  return (JSON.parse(await store.get(`grant:${key}`)) as { refreshToken: string }).refreshToken;
+}
+
+describe('refresh token rotation', () => {
+  let idp: AuthorizationServer;
+  let dir: string;
+  before(async () => {
+    idp = await startAuthorizationServer();
+    dir = mkdtempSync(join(tmpdir(), 'offline-tokens-'));
+  });
+  after(async () => {
+    await idp.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores every rotated refresh token and never presents one twice', async () => {
+    const clock = createClock();
+    const store = new Keyv();
+    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, store }));
+    try {
+      await connect(tokens, idp, 'rotating');
+      idp.resetCounters();
+      const refreshTokens = [await storedRefreshToken(store, 'rotating')];
+      const accessTokens = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        clock.advance(3_600_000);
+        accessTokens.add(await tokens.getAccessToken('rotating'));
+        refreshTokens.push(await storedRefreshToken(store, 'rotating'));
+      }
+      assert.equal(idp.counters.refreshRequests, 6);
+      assert.equal(idp.counters.refreshSuccesses, 6);
+      assert.equal(idp.counters.reusedRefreshTokens, 0);
+      assert.equal(new Set(refreshTokens).size, 7, 'each rotation stored a new refresh token');
+      assert.equal(accessTokens.size, 6);
+      const info = await tokens.getGrant('rotating');
+      assert.equal(info?.rotations, 6);
+      assert.equal(info?.refreshExpiresAt, clock.now() + 14 * 86_400_000, 'sliding lifetime restarts at each rotation');
+    } finally {
+      await tokens.close();
+    }
+  });
+
+  it('a second manager on the same SQLite file resumes without a new login', async () => {
+    const clock = createClock();
+    const sqlitePath = join(dir, 'tokens.sqlite');
+    const first = await createTokenManager(managerOptions(idp, 'basic', { now: clock.now, store: undefined, sqlitePath }));
+    await connect(first, idp, 'resumed');
+    const firstToken = await first.getAccessToken('resumed');
+    await first.close();
+
+    idp.resetCounters();
+    const second = await createTokenManager(managerOptions(idp, 'basic', { now: clock.now, store: undefined, sqlitePath }));
+    try {
+      assert.equal(await second.getAccessToken('resumed'), firstToken, 'the stored access token is reused');
+      clock.advance(3_600_000);
+      const refreshed = await second.getAccessToken('resumed');
+      assert.notEqual(refreshed, firstToken);
+      assert.equal(idp.counters.codeExchanges, 0, 'no new consent');
+      assert.equal(idp.counters.refreshSuccesses, 1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('runs exactly one refresh for 1,000 concurrent callers at expiry and keeps the grant alive', async () => {
+    const clock = createClock();
+    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now }));
+    try {
+      await connect(tokens, idp, 'crowd');
+      idp.resetCounters();
+      clock.advance(3_600_000);
+      const results = await Promise.all(Array.from({ length: 1_000 }, () => tokens.getAccessToken('crowd')));
+      assert.equal(new Set(results).size, 1);
+      assert.equal(idp.counters.refreshRequests, 1);
+      assert.deepEqual(idp.counters.refreshErrors, {});
+      clock.advance(3_600_000);
+      await tokens.getAccessToken('crowd');
+      assert.equal(idp.counters.refreshSuccesses, 2, 'the grant is still alive');
+    } finally {
+      await tokens.close();
+    }
+  });
+
+  it('refreshes once in the background inside the refresh window, handing out the valid token meanwhile', async () => {
+    const clock = createClock();
+    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, refreshWindowMs: 60_000 }));
+    try {
+      await connect(tokens, idp, 'ahead');
+      const original = await tokens.getAccessToken('ahead');
+      idp.resetCounters();
+      clock.advance(3_600_000 - 10_000); // 10 s before expiry: inside the window, still usable
+      const refreshed = new Promise<void>((resolve) => tokens.on('refreshed', () => resolve()));
+      const during = await Promise.all(Array.from({ length: 100 }, () => tokens.getAccessToken('ahead')));
+      assert.deepEqual(new Set(during), new Set([original]), 'callers did not wait for the refresh');
+      await refreshed;
+      assert.equal(idp.counters.refreshRequests, 1);
+      assert.notEqual(await tokens.getAccessToken('ahead'), original);
+    } finally {
+      await tokens.close();
+    }
+  });
+
+  it('keeps the old refresh token when the response carries none', async () => {
+    const clock = createClock();
+    const store = new Keyv();
+    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, store }));
+    try {
+      await connect(tokens, idp, 'no-rotation');
+      const before = await storedRefreshToken(store, 'no-rotation');
+      idp.faults.push({ kind: 'respond', status: 200, body: JSON.stringify({ access_token: 'plain-access-token', token_type: 'Bearer', expires_in: 3600 }) });
+      clock.advance(3_600_000);
+      assert.equal(await tokens.getAccessToken('no-rotation'), 'plain-access-token');
+      assert.equal(await storedRefreshToken(store, 'no-rotation'), before);
+      clock.advance(3_600_000);
+      assert.notEqual(await tokens.getAccessToken('no-rotation'), 'plain-access-token', 'the kept refresh token still works');
+    } finally {
+      await tokens.close();
+    }
+  });
+});

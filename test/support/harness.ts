@@ -1,0 +1,64 @@
+/**
+ * Shared set-up for tests: a manager connected to the test authorization server, with a clock the
+ * test moves, and a grant obtained through a real (headless) consent.
+ */
+import Keyv from 'keyv';
+import { createTokenManager, type TokenManager, type TokenManagerOptions } from 'offline-tokens';
+import type { AuthorizationServer } from './authorization-server.ts';
+
+export type ClientKind = 'basic' | 'post' | 'public';
+
+/** A clock tests move by hand. */
+export interface TestClock {
+  now: () => number;
+  advance(ms: number): void;
+}
+
+export function createClock(start = Date.now()): TestClock {
+  let time = start;
+  return { now: () => time, advance: (ms) => { time += ms; } };
+}
+
+/** Options for a manager of the given client at the test server. */
+export function managerOptions(idp: AuthorizationServer, kind: ClientKind, extra: Partial<TokenManagerOptions> = {}): TokenManagerOptions {
+  const client = kind === 'public'
+    ? { clientId: idp.clients.public.clientId, clientAuthMethod: 'none' as const }
+    : { clientId: idp.clients[kind].clientId, clientSecret: idp.clients[kind].clientSecret, clientAuthMethod: kind === 'basic' ? 'client_secret_basic' as const : 'client_secret_post' as const };
+  return {
+    issuer: idp.issuer,
+    ...client,
+    redirectUri: idp.redirectUri,
+    allowInsecureRequests: true,
+    store: new Keyv(),
+    retryMinDelayMs: 10,
+    ...extra,
+  };
+}
+
+/** Runs a real consent for `key`; resolves once the grant is stored. */
+export async function connect(tokens: TokenManager, idp: AuthorizationServer, key: string): Promise<void> {
+  const { url } = await tokens.startAuthorization({ key });
+  await tokens.completeAuthorization(await idp.consent(url));
+}
+
+/** A manager with a grant for `key` already stored. */
+export async function connectedManager(
+  idp: AuthorizationServer,
+  kind: ClientKind,
+  key: string,
+  extra: Partial<TokenManagerOptions> = {},
+): Promise<TokenManager> {
+  const tokens = await createTokenManager(managerOptions(idp, kind, extra));
+  await connect(tokens, idp, key);
+  return tokens;
+}
+
+/** The error a promise rejects with (fails when it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('Expected the promise to reject');
+}
