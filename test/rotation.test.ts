@@ -10,7 +10,7 @@ import { connect, createClock, managerOptions } from './support/harness.ts';
 
 /** Reads the refresh token stored for `key` straight from the Keyv, as a second process would. */
 async function storedRefreshToken(store: Keyv, key: string): Promise<string> {
-  return (JSON.parse(await store.get(`grant:${key}`)) as { refreshToken: string }).refreshToken;
+  return (JSON.parse((await store.get(`grant:${key}`)) as string) as { refreshToken: string }).refreshToken;
 }
 
 describe('refresh token rotation', () => {

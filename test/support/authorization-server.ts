@@ -5,6 +5,7 @@
  * can inject faults at its token endpoint.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
@@ -178,7 +179,8 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     presented.set(token, seen);
     if (seen === 2) counters.reusedRefreshTokens++;
   };
-  provider.on('grant.success', (ctx: { oidc: { params: { grant_type?: string; refresh_token?: string } } }) => {
+  const events = provider as unknown as EventEmitter;
+  events.on('grant.success', (ctx: { oidc: { params: { grant_type?: string; refresh_token?: string } } }) => {
     const type = ctx.oidc.params.grant_type;
     if (type === 'refresh_token') {
       countPresentation(ctx.oidc.params.refresh_token);
@@ -186,7 +188,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       counters.refreshSuccesses++;
     } else if (type === 'authorization_code') counters.codeExchanges++;
   });
-  provider.on('grant.error', (ctx: { oidc?: { params?: { grant_type?: string; refresh_token?: string } } }, error: { error?: string }) => {
+  events.on('grant.error', (ctx: { oidc?: { params?: { grant_type?: string; refresh_token?: string } } }, error: { error?: string }) => {
     if (ctx.oidc?.params?.grant_type === 'refresh_token') {
       countPresentation(ctx.oidc.params.refresh_token);
       counters.refreshRequests++;
@@ -194,8 +196,8 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       counters.refreshErrors[code] = (counters.refreshErrors[code] ?? 0) + 1;
     }
   });
-  provider.on('introspection.error', () => {});
-  provider.on('server_error', () => {});
+  events.on('introspection.error', () => {});
+  events.on('server_error', () => {});
   const providerCallback = provider.callback();
   const faults: TokenEndpointFault[] = [];
 
