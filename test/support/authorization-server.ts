@@ -5,6 +5,7 @@
  * can inject faults at its token endpoint.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +31,13 @@ export interface AuthorizationServerOptions {
   port?: number;
   /** Delay added to every adapter operation, in ms (a slow provider store). */
   adapterDelayMs?: number;
+  /**
+   * Keep the server's state (grants, tokens, signing key) in this JSON file, so that a restarted
+   * server on the same port still honours the refresh tokens it issued (the demo's second run).
+   */
+  statePath?: string;
+  /** Serve the app's redirect URI on this server (`<issuer>/app/callback`), for a person's browser. */
+  serveCallback?: boolean;
 }
 
 export interface Counters {
@@ -58,6 +66,8 @@ export interface AuthorizationServer {
   issuedTokens: Set<string>;
   /** Faults for the next token endpoint requests, applied first in, first out. */
   faults: TokenEndpointFault[];
+  /** With `serveCallback`: resolves with the next callback a browser brings to the redirect URI. */
+  nextCallback(): Promise<URL>;
   /** Follows an authorization URL through login and consent; resolves with the callback URL. */
   consent(authorizationUrl: URL | string, options?: { deny?: boolean }): Promise<URL>;
   /** Revokes every grant at the server (as if the user disconnected the app). */
@@ -78,8 +88,18 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   const port = (server.address() as AddressInfo).port;
   const issuer = `http://127.0.0.1:${port}`;
   // The app's redirect URI: nothing listens there, the headless consent stops at it.
-  const redirectUri = `http://127.0.0.1:1${REDIRECT_PATH}`;
-  const storage = new Map<string, Map<string, Record<string, unknown>>>();
+  const redirectUri = options.serveCallback ? `${issuer}/app${REDIRECT_PATH}` : `http://127.0.0.1:1${REDIRECT_PATH}`;
+  const saved = options.statePath !== undefined && existsSync(options.statePath)
+    ? JSON.parse(readFileSync(options.statePath, 'utf8')) as { storage: Record<string, Record<string, Record<string, unknown>>>; jwk: Record<string, unknown> }
+    : undefined;
+  const storage = new Map<string, Map<string, Record<string, unknown>>>(
+    Object.entries(saved?.storage ?? {}).map(([model, items]) => [model, new Map(Object.entries(items))]),
+  );
+  const save = (): void => {
+    if (options.statePath === undefined) return;
+    const state = { storage: Object.fromEntries([...storage].map(([model, items]) => [model, Object.fromEntries(items)])), jwk };
+    writeFileSync(options.statePath, JSON.stringify(state));
+  };
   const issuedTokens = new Set<string>();
   const presented = new Map<string, number>();
   const counters = emptyCounters();
@@ -101,6 +121,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       await this.#delay();
       if (this.#model === 'AccessToken' || this.#model === 'RefreshToken') issuedTokens.add(id);
       this.#items.set(id, payload);
+      save();
     }
     async find(id: string): Promise<Record<string, unknown> | undefined> {
       await this.#delay();
@@ -117,19 +138,21 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       await this.#delay();
       const payload = this.#items.get(id);
       if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+      save();
     }
     async destroy(id: string): Promise<void> {
       this.#items.delete(id);
+      save();
     }
     async revokeByGrantId(grantId: string): Promise<void> {
       for (const items of storage.values()) {
         for (const [id, payload] of items) if (payload.grantId === grantId) items.delete(id);
       }
+      save();
     }
   }
 
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'test' };
+  const jwk = saved?.jwk ?? { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'test' };
   const clients = {
     basic: { clientId: 'confidential-basic', clientSecret: 'basic-secret-0123456789abcdef' },
     post: { clientId: 'confidential-post', clientSecret: 'post-secret-0123456789abcdef' },
@@ -200,9 +223,16 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   events.on('server_error', () => {});
   const providerCallback = provider.callback();
   const faults: TokenEndpointFault[] = [];
+  const callbackWaiters: Array<(url: URL) => void> = [];
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', issuer).pathname;
+    if (options.serveCallback && path === `/app${REDIRECT_PATH}`) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('Consent received: you can close this tab and go back to the terminal.\n');
+      callbackWaiters.shift()?.(new URL(req.url ?? '/', issuer));
+      return;
+    }
     if (path.startsWith('/interaction/')) {
       void interact(req, res).catch((error: unknown) => {
         res.statusCode = 500;
@@ -311,6 +341,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     issuedTokens,
     faults,
     consent,
+    nextCallback: () => new Promise<URL>((resolve) => callbackWaiters.push(resolve)),
     async revokeAllGrants() {
       for (const items of storage.values()) {
         for (const [id, payload] of items) if (payload.grantId !== undefined) items.delete(id);
