@@ -27,5 +27,6 @@ export {
 export { createInProcessLock, type GrantLock, type Lease, type WithLockOptions } from './lock.ts';
 export { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './lease-lock.ts';
 export { createSqliteLock, type SqliteLockOptions } from './sqlite-lock.ts';
+export { generateEncryptionKey, type EncryptionOptions } from './encryption.ts';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
 export { effectiveWindowMs, refreshTiming, tokenState, type RefreshTiming, type TokenState } from './expiry.ts';

@@ -6,6 +6,8 @@ import type Keyv from 'keyv';
 import { ConfigurationError } from './errors.ts';
 import type { Fetch } from './http.ts';
 import type { GrantLock } from './lock.ts';
+import { createEncryptionCodec, type EncryptionOptions } from './encryption.ts';
+import { plainCodec, type RecordCodec } from './store.ts';
 
 /** How the client authenticates at the token endpoint. */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -39,6 +41,11 @@ export interface TokenManagerOptions {
   authorizationParams?: Record<string, string>;
   /** Where grants are kept. Default: a SQLite file at `sqlitePath` through `node:sqlite`. */
   store?: Keyv;
+  /**
+   * Encrypt grants and pending consents at rest (AES-256-GCM, bound to their store key). Strongly
+   * recommended for any shared store. See README, Security.
+   */
+  encryption?: EncryptionOptions;
   /** Path of the default SQLite store. Default `./offline-tokens.sqlite`. */
   sqlitePath?: string;
   /** One refresh per grant at a time across processes. Default: in-process, or the SQLite file lock for the default store. */
@@ -85,6 +92,7 @@ export interface ResolvedOptions {
   scope: string;
   authorizationParams: Record<string, string>;
   store: Keyv | undefined;
+  codec: RecordCodec;
   sqlitePath: string;
   lock: GrantLock | undefined;
   refreshWindowMs: number;
@@ -143,6 +151,7 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
     scope: withRequiredScopes(scope),
     authorizationParams: { ...authorizationParams },
     store: options.store,
+    codec: options.encryption === undefined ? plainCodec : createEncryptionCodec(options.encryption),
     sqlitePath: options.sqlitePath === undefined ? './offline-tokens.sqlite' : nonEmptyString(options.sqlitePath, 'sqlitePath'),
     lock: options.lock,
     refreshWindowMs: duration(options.refreshWindowMs, 'refreshWindowMs', 60_000, 0),

@@ -96,7 +96,7 @@ export class TokenManager {
     let sqlite: SqliteStore | undefined;
     if (options.store === undefined) sqlite = new SqliteStore({ path: options.sqlitePath });
     this.#ownsStore = sqlite !== undefined;
-    this.#store = new GrantStore(options.store ?? new Keyv({ store: sqlite }), { operationTimeoutMs: options.storeTimeoutMs });
+    this.#store = new GrantStore(options.store ?? new Keyv({ store: sqlite }), { operationTimeoutMs: options.storeTimeoutMs, codec: options.codec });
     this.#ownsLock = options.lock === undefined;
     this.#lock = options.lock ?? (sqlite !== undefined ? createSqliteLock({ database: sqlite.database }) : createInProcessLock());
     const emit = this.#emit.bind(this);
