@@ -1,0 +1,11 @@
+/**
+ * The benchmark sections, in the order they run. Add a section by writing a module that exports a
+ * {@link Section} and listing it here.
+ * @module
+ */
+import { hotPath } from './hot-path.ts';
+import { refreshCoalescing } from './refresh-coalescing.ts';
+import { refreshWindow } from './refresh-window.ts';
+import type { Section } from './section.ts';
+
+export const sections: readonly Section[] = [hotPath, refreshCoalescing, refreshWindow];
