@@ -1,0 +1,116 @@
+/**
+ * A lease lock in a PostgreSQL table, for processes and hosts sharing a database. Import from
+ * `offline-tokens/postgres`; it needs the `pg` package.
+ * @module
+ */
+import { Pool } from 'pg';
+import { raceSignal } from './abort.ts';
+import { ConfigurationError } from './errors.ts';
+import { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './lease-lock.ts';
+import type { GrantLock } from './lock.ts';
+import { duration } from './options.ts';
+
+/** What the lock needs of a `pg` pool (a `pg.Client` works too). */
+export interface PostgresLockPool {
+  query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }>;
+}
+
+/** Where the lock keeps its leases: a connection string (the lock opens and ends its own pool) or your pool. */
+export type PostgresLockConnection = { connectionString: string } | { pool: PostgresLockPool };
+
+/** Options of {@link createPostgresLock}. */
+export interface PostgresLockOptions extends LeaseLockOptions {
+  /** Table of the leases, created when missing; may be schema-qualified. Default `offline_tokens_locks`. */
+  table?: string;
+  /** Longest wait for one query (connecting included) before it counts as failed. Default 5 000. */
+  queryTimeoutMs?: number;
+}
+
+/**
+ * Creates a lock whose leases are rows of a PostgreSQL table
+ * (`key text primary key, owner text, expires_at timestamptz`), created on first use. Expiry uses the
+ * database's clock (`now()`), so hosts with skewed clocks agree on when a lease ran out. With
+ * `{ connectionString }` the lock opens a small pool that `close()` ends; a `{ pool }` you pass is
+ * never ended by the lock.
+ *
+ * @example
+ * ```ts
+ * import { createPostgresLock } from 'offline-tokens/postgres';
+ * const lock = createPostgresLock({ connectionString: process.env.DATABASE_URL });
+ * const tokens = createTokenManager({ ...options, store, lock });
+ * ```
+ */
+export function createPostgresLock(connection: PostgresLockConnection, options: PostgresLockOptions = {}): GrantLock {
+  if (typeof connection !== 'object' || connection === null) {
+    throw new ConfigurationError('Expected a PostgreSQL connection: `{ connectionString }` or `{ pool }`');
+  }
+  const table = options.table ?? 'offline_tokens_locks';
+  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/.test(table)) {
+    throw new ConfigurationError('Expected `table` to be a plain SQL identifier, optionally schema-qualified');
+  }
+  const queryTimeoutMs = duration(options.queryTimeoutMs, 'queryTimeoutMs', 5_000, 1);
+  let pool: PostgresLockPool;
+  let end: () => Promise<void>;
+  if ('pool' in connection) {
+    if (typeof connection.pool?.query !== 'function') throw new ConfigurationError('Expected `pool` to be a pg Pool');
+    pool = connection.pool;
+    end = async () => {};
+  } else {
+    if (typeof connection.connectionString !== 'string' || connection.connectionString.length === 0) {
+      throw new ConfigurationError('Expected `connectionString` to be a PostgreSQL connection string');
+    }
+    const own = new Pool({ connectionString: connection.connectionString, max: 4, connectionTimeoutMillis: queryTimeoutMs });
+    // An idle connection dropped by the server is reported here; the next query reconnects.
+    own.on('error', () => {});
+    pool = own;
+    let ended: Promise<void> | undefined;
+    end = () => (ended ??= own.end());
+  }
+
+  let ready: Promise<void> | undefined;
+  const ensureTable = (): Promise<void> => (ready ??= pool.query(
+    `CREATE TABLE IF NOT EXISTS ${table} (key text PRIMARY KEY, owner text NOT NULL, expires_at timestamptz NOT NULL)`,
+  ).then(
+    () => undefined,
+    (error: unknown) => {
+      // Two processes creating the table at once: one of them gets a unique violation on the catalog.
+      const code = (error as { code?: unknown }).code;
+      if (code === '23505' || code === '42P07') return;
+      ready = undefined;
+      throw error;
+    },
+  ));
+  // A query that hangs (database stuck, network partition) fails after queryTimeoutMs.
+  const query = (text: string, values: unknown[]): Promise<{ rowCount: number | null }> =>
+    raceSignal(ensureTable().then(() => pool.query(text, values)), AbortSignal.timeout(queryTimeoutMs));
+
+  const backend: LeaseBackend = {
+    async tryAcquire(key, owner, ttlMs) {
+      try {
+        const result = await query(
+          `INSERT INTO ${table} AS held (key, owner, expires_at) VALUES ($1, $2, now() + $3::double precision * interval '1 millisecond')
+           ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE held.expires_at < now()
+           RETURNING owner`,
+          [key, owner, ttlMs],
+        );
+        return result.rowCount === 1;
+      } catch (error) {
+        // The insert may still commit: free it rather than block the next holder for a whole lease.
+        backend.release(key, owner).catch(() => {});
+        throw error;
+      }
+    },
+    async renew(key, owner, ttlMs) {
+      const result = await query(
+        `UPDATE ${table} SET expires_at = now() + $3::double precision * interval '1 millisecond' WHERE key = $1 AND owner = $2`,
+        [key, owner, ttlMs],
+      );
+      return result.rowCount === 1;
+    },
+    async release(key, owner) {
+      await query(`DELETE FROM ${table} WHERE key = $1 AND owner = $2`, [key, owner]);
+    },
+    close: () => end(),
+  };
+  return createLeaseLock(backend, options);
+}

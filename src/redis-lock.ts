@@ -1,0 +1,178 @@
+/**
+ * Redis for several processes or hosts: a lease lock ({@link createRedisLock}) and a Keyv store set up
+ * so that Redis failures reach the SDK as errors ({@link createRedisStore}). Import from
+ * `offline-tokens/redis`; it needs the `redis` (node-redis 5) and `@keyv/redis` packages.
+ *
+ * Why not a lock library: the npm `redlock` package (4.2.0; its 5.x is still a beta) and its
+ * maintained fork `@sesamecare-oss/redlock` (1.4.0, peer `ioredis >= 5`) are written for ioredis and
+ * implement Redlock, a quorum over several independent Redis masters. The SDK needs less and
+ * something else: one lease per grant on a single Redis (or a cluster, the key lives in one slot),
+ * held by a random owner token and renewed or released only by that owner, so that a holder that
+ * lost its lease can never extend or free a lease someone else took over. Three commands do that on
+ * the node-redis client `@keyv/redis` already uses, without a second Redis client library.
+ * @module
+ */
+import KeyvRedis, { type RedisClientConnectionType } from '@keyv/redis';
+import Keyv from 'keyv';
+import { createClient } from 'redis';
+import { raceSignal } from './abort.ts';
+import { ConfigurationError } from './errors.ts';
+import { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './lease-lock.ts';
+import type { GrantLock } from './lock.ts';
+import { duration } from './options.ts';
+
+/**
+ * The two commands the lock sends, as node-redis 5 clients (`createClient`, `createCluster`) have them.
+ */
+export interface RedisLockClient {
+  set(key: string, value: string, options: { condition: 'NX'; expiration: { type: 'PX'; value: number } }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+/** Where the Redis lock keeps its leases: a URL (the lock opens and closes its own client) or your connected client. */
+export type RedisLockConnection = { url: string } | { client: RedisLockClient };
+
+/** Options of {@link createRedisLock}. */
+export interface RedisLockOptions extends LeaseLockOptions {
+  /** Prefix of the lease keys. Default `offline-tokens:lock:`. */
+  keyPrefix?: string;
+  /** Longest wait for one Redis command (or the first connection) before it counts as failed. Default 5 000. */
+  commandTimeoutMs?: number;
+}
+
+/** Extends the lease only while `owner` holds it. */
+const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+/** Deletes the lease only while `owner` holds it. */
+const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/**
+ * Creates a lock whose leases are Redis keys (`SET key owner NX PX ttl`), safe across processes and
+ * hosts sharing the Redis. Expiry is Redis's own clock. With `{ url }` the lock connects on first use
+ * and `close()` disconnects; a `{ client }` you pass is never closed by the lock.
+ *
+ * @example
+ * ```ts
+ * import { createRedisLock, createRedisStore } from 'offline-tokens/redis';
+ * const tokens = createTokenManager({
+ *   ...options,
+ *   store: createRedisStore({ url: process.env.REDIS_URL }),
+ *   lock: createRedisLock({ url: process.env.REDIS_URL }),
+ * });
+ * ```
+ */
+export function createRedisLock(connection: RedisLockConnection, options: RedisLockOptions = {}): GrantLock {
+  if (typeof connection !== 'object' || connection === null) throw new ConfigurationError('Expected a Redis connection: `{ url }` or `{ client }`');
+  const keyPrefix = options.keyPrefix ?? 'offline-tokens:lock:';
+  if (typeof keyPrefix !== 'string') throw new ConfigurationError('Expected `keyPrefix` to be a string');
+  const commandTimeoutMs = duration(options.commandTimeoutMs, 'commandTimeoutMs', 5_000, 1);
+  const connect = clientSource(connection);
+  // A command that hangs (server stuck, network partition) fails after commandTimeoutMs.
+  const send = async <T>(command: (client: RedisLockClient) => Promise<T>): Promise<T> => {
+    const deadline = AbortSignal.timeout(commandTimeoutMs);
+    return raceSignal(connect.get().then(command), deadline);
+  };
+
+  const backend: LeaseBackend = {
+    async tryAcquire(key, owner, ttlMs) {
+      try {
+        const reply = await send((client) => client.set(keyPrefix + key, owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } }));
+        return reply === 'OK';
+      } catch (error) {
+        // The SET may still land: free it rather than block the next holder for a whole lease.
+        backend.release(key, owner).catch(() => {});
+        throw error;
+      }
+    },
+    async renew(key, owner, ttlMs) {
+      const reply = await send((client) => client.eval(RENEW_SCRIPT, { keys: [keyPrefix + key], arguments: [owner, String(ttlMs)] }));
+      return Number(reply) === 1;
+    },
+    async release(key, owner) {
+      await send((client) => client.eval(RELEASE_SCRIPT, { keys: [keyPrefix + key], arguments: [owner] }));
+    },
+    close: () => connect.close(commandTimeoutMs),
+  };
+  return createLeaseLock(backend, options);
+}
+
+interface ClientSource {
+  get(): Promise<RedisLockClient>;
+  close(timeoutMs: number): Promise<void>;
+}
+
+function clientSource(connection: RedisLockConnection): ClientSource {
+  if ('client' in connection) {
+    const client = connection.client;
+    if (typeof client?.set !== 'function' || typeof client?.eval !== 'function') {
+      throw new ConfigurationError('Expected `client` to be a node-redis client');
+    }
+    const ready = Promise.resolve(client);
+    return { get: () => ready, close: async () => {} };
+  }
+  if (typeof connection.url !== 'string' || connection.url.length === 0) throw new ConfigurationError('Expected `url` to be a Redis URL');
+  // Commands fail at once while disconnected instead of queueing until Redis is back.
+  const client = createClient({ url: connection.url, disableOfflineQueue: true });
+  // Connection errors are reported through the commands that fail; without a listener they would crash the process.
+  client.on('error', () => {});
+  let connecting: Promise<RedisLockClient> | undefined;
+  let closed = false;
+  return {
+    get() {
+      if (closed) return Promise.reject(new Error('The Redis lock is closed'));
+      connecting ??= client.connect().then(
+        () => client as unknown as RedisLockClient,
+        (error: unknown) => {
+          connecting = undefined;
+          throw error;
+        },
+      );
+      return connecting;
+    },
+    async close(timeoutMs) {
+      closed = true;
+      if (connecting === undefined) return;
+      if (!client.isReady) {
+        client.destroy();
+        return;
+      }
+      // Waits for replies in flight, unless Redis does not answer.
+      await raceSignal(client.close(), AbortSignal.timeout(timeoutMs)).catch(() => client.destroy());
+    },
+  };
+}
+
+/** Options of {@link createRedisStore}. */
+export interface RedisStoreOptions {
+  /** Prefix of the store's keys (`<namespace>::grant:<key>`). Default `offline-tokens`. */
+  namespace?: string;
+}
+
+/**
+ * Creates a Keyv over Redis for the token manager's `store`. Unlike a default `@keyv/redis` adapter,
+ * which resolves `undefined` or pretends success when Redis answers with an error (out of memory,
+ * read-only replica, wrong type), this one throws, so the SDK reports a store outage instead of
+ * "no grant" or a silently lost write. `keyv.disconnect()` closes the Redis client, also one you passed.
+ *
+ * @example
+ * ```ts
+ * import { createRedisStore } from 'offline-tokens/redis';
+ * const store = createRedisStore({ url: 'redis://localhost:6379' });
+ * ```
+ */
+export function createRedisStore(connection: { url: string } | { client: RedisClientConnectionType }, options: RedisStoreOptions = {}): Keyv {
+  if (typeof connection !== 'object' || connection === null) throw new ConfigurationError('Expected a Redis connection: `{ url }` or `{ client }`');
+  const namespace = options.namespace ?? 'offline-tokens';
+  if (typeof namespace !== 'string' || namespace.length === 0) throw new ConfigurationError('Expected `namespace` to be a non-empty string');
+  let target: string | RedisClientConnectionType;
+  if ('client' in connection) {
+    if (typeof connection.client?.connect !== 'function') throw new ConfigurationError('Expected `client` to be a node-redis client');
+    target = connection.client;
+  } else {
+    if (typeof connection.url !== 'string' || connection.url.length === 0) throw new ConfigurationError('Expected `url` to be a Redis URL');
+    target = connection.url;
+  }
+  const store = new KeyvRedis(target, { namespace, throwOnErrors: true, throwOnConnectError: true });
+  // As @keyv/redis's own createKeyv does: the adapter prefixes keys itself.
+  const keyv = new Keyv({ store, namespace, useKeyPrefix: false, throwOnErrors: true });
+  return keyv;
+}

@@ -1,0 +1,261 @@
+/**
+ * Real Redis and PostgreSQL servers for tests, started from the installed binaries on loopback, on
+ * free ports, in temporary directories that are removed on stop. A missing binary is an error, never
+ * a skipped test: a suite that silently skips its real backends proves nothing.
+ *
+ * Servers still running when the test process exits are killed from an `exit` handler, so a failed
+ * test does not leave a process behind (a SIGKILLed test process still can).
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** A Redis server run as a child process of the test. */
+export interface RedisServer {
+  /** `redis://127.0.0.1:PORT`. */
+  url: string;
+  port: number;
+  /**
+   * Suspends the server process (SIGSTOP): connections stay open but nothing is answered, like a
+   * server stuck or a network partition. Its data is kept.
+   */
+  freeze(): void;
+  /** Resumes a frozen server (SIGCONT), with its data as it was. */
+  thaw(): void;
+  /** Kills the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/** A PostgreSQL cluster run by `pg_ctl`, with trust authentication on loopback. */
+export interface PostgresServer {
+  /** `postgresql://postgres@127.0.0.1:PORT/offline_tokens_test`. */
+  connectionString: string;
+  port: number;
+  /** Stops the cluster (fast shutdown) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+const cleanups = new Set<() => void>();
+process.on('exit', () => {
+  for (const cleanup of cleanups) cleanup();
+});
+
+/**
+ * Starts `redis-server` on a free loopback port with persistence off (`--save ''`, no AOF).
+ * @throws when `redis-server` is not installed or does not start.
+ */
+export async function startRedis(): Promise<RedisServer> {
+  const binary = findOnPath('redis-server', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
+  if (binary === undefined) {
+    throw new Error('redis-server not found on PATH: install it (apt-get install -y redis-server) to run the Redis tests');
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'offline-tokens-redis-'));
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const child = spawn(binary, [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir,
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const kill = (): void => {
+      child.kill('SIGKILL');
+    };
+    cleanups.add(kill);
+    try {
+      await waitUntil(() => redisPing(port), () => child.exitCode !== null, 10_000);
+    } catch (error) {
+      cleanups.delete(kill);
+      await stopChild(child);
+      lastError = new Error(`redis-server did not start on port ${port}: ${output.trim().slice(-500)}`, { cause: error });
+      continue; // most likely the port was taken in between: try another
+    }
+    let stopped: Promise<void> | undefined;
+    return {
+      url: `redis://127.0.0.1:${port}`,
+      port,
+      freeze: () => void child.kill('SIGSTOP'),
+      thaw: () => void child.kill('SIGCONT'),
+      stop: () => (stopped ??= (async () => {
+        cleanups.delete(kill);
+        await stopChild(child);
+        await rm(dir, { recursive: true, force: true });
+      })()),
+    };
+  }
+  await rm(dir, { recursive: true, force: true });
+  throw lastError;
+}
+
+/**
+ * Creates a PostgreSQL cluster in a temporary directory with `initdb`, starts it with `pg_ctl` on a
+ * free loopback port (socket in the same directory), and creates the database `offline_tokens_test`.
+ * As root, `initdb` and `pg_ctl` run as the `postgres` user, who owns the directory.
+ * @throws when the PostgreSQL server binaries are not installed or the cluster does not start.
+ */
+export async function startPostgres(): Promise<PostgresServer> {
+  const bin = findPostgresBin();
+  const asRoot = process.getuid?.() === 0;
+  const prefix = asRoot ? ['runuser', '-u', 'postgres', '--'] : [];
+  const pgArgv = (command: string, args: string[]): [string, string[]] => {
+    const argv = [...prefix, join(bin, command), ...args];
+    return [argv[0]!, argv.slice(1)];
+  };
+  const pgRun = (command: string, args: string[], cwd: string) => run(...pgArgv(command, args), { cwd, timeout: 60_000 });
+  const dir = await mkdtemp(join(tmpdir(), 'offline-tokens-postgres-'));
+  const data = join(dir, 'data');
+  const log = join(dir, 'postgres.log');
+  if (asRoot) {
+    const [uid, gid] = postgresIds();
+    await chown(dir, uid, gid);
+  }
+  try {
+    await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], dir);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(`initdb failed: ${commandOutput(error)}`, { cause: error });
+  }
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    const stopSync = (): void => {
+      try {
+        execFileSync(...pgArgv('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']), { cwd: dir, stdio: 'ignore' });
+      } catch {
+        // already stopped
+      }
+    };
+    cleanups.add(stopSync);
+    try {
+      await pgRun('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '30', '-o', settings, 'start'], dir);
+      await pgRun('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'offline_tokens_test'], dir);
+    } catch (error) {
+      stopSync();
+      cleanups.delete(stopSync);
+      const logText = await readFile(log, 'utf8').catch(() => '');
+      lastError = new Error(`PostgreSQL did not start on port ${port}: ${commandOutput(error)} ${logText.trim().slice(-500)}`, { cause: error });
+      continue;
+    }
+    let stopped: Promise<void> | undefined;
+    return {
+      connectionString: `postgresql://postgres@127.0.0.1:${port}/offline_tokens_test`,
+      port,
+      stop: () => (stopped ??= (async () => {
+        cleanups.delete(stopSync);
+        await pgRun('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop'], dir).catch(() => stopSync());
+        await rm(dir, { recursive: true, force: true });
+      })()),
+    };
+  }
+  await rm(dir, { recursive: true, force: true });
+  throw lastError;
+}
+
+function findOnPath(name: string, extraDirs: string[] = []): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extraDirs];
+  return dirs.map((dir) => join(dir, name)).find(isExecutable);
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The directory holding `initdb` and `pg_ctl`: on PATH, else the newest `/usr/lib/postgresql/<version>/bin`. */
+function findPostgresBin(): string {
+  // PATH often holds only symlinks to a few of them (`createdb` is needed too): use their real directory.
+  const onPath = findOnPath('pg_ctl');
+  if (onPath !== undefined) {
+    const bin = dirname(realpathSync(onPath));
+    if (['initdb', 'createdb'].every((name) => isExecutable(join(bin, name)))) return bin;
+  }
+  let versions: string[] = [];
+  try {
+    versions = readdirSync('/usr/lib/postgresql').filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a));
+  } catch {
+    // not installed there
+  }
+  for (const version of versions) {
+    const bin = `/usr/lib/postgresql/${version}/bin`;
+    if (['initdb', 'pg_ctl', 'createdb'].every((name) => isExecutable(join(bin, name)))) return bin;
+  }
+  throw new Error('PostgreSQL server binaries (initdb, pg_ctl, createdb) not found on PATH or under /usr/lib/postgresql/*/bin: install them (apt-get install -y postgresql) to run the PostgreSQL tests');
+}
+
+function postgresIds(): [number, number] {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    return [uid, gid];
+  } catch (error) {
+    throw new Error('Running as root, but there is no `postgres` user to run initdb and pg_ctl as', { cause: error });
+  }
+}
+
+function commandOutput(error: unknown): string {
+  const { stderr, stdout, message } = error as { stderr?: string; stdout?: string; message?: string };
+  return (stderr || stdout || message || String(error)).trim().slice(-500);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('Could not find a free port');
+  return address.port;
+}
+
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+async function waitUntil(ready: () => Promise<boolean>, failed: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (failed()) throw new Error('The process exited');
+    if (await ready()) return;
+    if (Date.now() > deadline) throw new Error(`Not ready within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A frozen process only acts on SIGTERM once continued.
+  child.kill('SIGCONT');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
