@@ -9,7 +9,15 @@ import { TokenManagerError } from './errors.ts';
 /** What to do about a failed call to the authorization server. */
 export type Failure =
   /** Worth retrying: network error, 5xx, 429, `temporarily_unavailable`, `server_error`. */
-  | { kind: 'transient'; retryAfterMs: number | undefined; mayHaveReachedServer: boolean; status: number | undefined }
+  | {
+    kind: 'transient';
+    retryAfterMs: number | undefined;
+    /** The request may have been processed (rotating the token) with the answer lost. */
+    mayHaveReachedServer: boolean;
+    /** No answer within the request timeout: the server may still be processing it. */
+    timedOut: boolean;
+    status: number | undefined;
+  }
   /** The server rejected the refresh token. */
   | { kind: 'invalid_grant' }
   /** Any other OAuth error (`invalid_client`, `unauthorized_client`, ...): not retried. */
@@ -37,7 +45,7 @@ export function classifyFailure(error: unknown, now: number): Failure {
     const retryAfterMs = parseRetryAfter(error.response?.headers.get('retry-after') ?? null, now);
     if (error.error === 'invalid_grant') return { kind: 'invalid_grant' };
     if (TRANSIENT_OAUTH_ERRORS.has(error.error) || error.status === 429 || error.status >= 500) {
-      return { kind: 'transient', retryAfterMs, mayHaveReachedServer: false, status: error.status };
+      return { kind: 'transient', retryAfterMs, mayHaveReachedServer: false, timedOut: false, status: error.status };
     }
     return { kind: 'oauth', error: error.error, status: error.status };
   }
@@ -47,13 +55,14 @@ export function classifyFailure(error: unknown, now: number): Failure {
     return { kind: 'oauth', error: challengeError ?? 'invalid_client', status: error.status };
   }
   if (error instanceof client.ClientError) {
-    if (error.code === 'OAUTH_TIMEOUT') return { kind: 'transient', retryAfterMs: undefined, mayHaveReachedServer: true, status: undefined };
+    if (error.code === 'OAUTH_TIMEOUT') return { kind: 'transient', retryAfterMs: undefined, mayHaveReachedServer: true, timedOut: true, status: undefined };
     const response = error.cause instanceof Response ? error.cause : undefined;
     if (response !== undefined && (response.status === 429 || response.status >= 500)) {
       return {
         kind: 'transient',
         retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), now),
         mayHaveReachedServer: response.status !== 429 && response.status !== 503,
+        timedOut: response.status === 504,
         status: response.status,
       };
     }
@@ -61,7 +70,7 @@ export function classifyFailure(error: unknown, now: number): Failure {
   }
   if (error instanceof TypeError && isNetworkError(error)) {
     const code = networkCode(error);
-    return { kind: 'transient', retryAfterMs: undefined, mayHaveReachedServer: code === undefined || !NOT_SENT_CODES.has(code), status: undefined };
+    return { kind: 'transient', retryAfterMs: undefined, mayHaveReachedServer: code === undefined || !NOT_SENT_CODES.has(code), timedOut: false, status: undefined };
   }
   return { kind: 'other' };
 }

@@ -69,7 +69,10 @@ export function createInProcessLock(): GrantLock {
         }
       } finally {
         release();
-        if (tails.get(key) === tail) tails.delete(key);
+        // Forget the key only once everyone queued before us is done too.
+        void tail.then(() => {
+          if (tails.get(key) === tail) tails.delete(key);
+        });
       }
     },
   };

@@ -6,6 +6,7 @@
  * @module
  */
 import { canAdopt, type RefreshRequest } from './adopt.ts';
+import { sleep } from './abort.ts';
 import { GaveUp, retryTransient } from './retry.ts';
 import { classifyFailure } from './classify.ts';
 import {
@@ -25,7 +26,7 @@ import type { ResolvedOptions } from './options.ts';
 import type { GrantStore } from './store.ts';
 import type { TokenManagerEvents } from './events.ts';
 
-/** Time kept between the end of a server call and the end of the lease, for the write. */
+/** Time kept between the end of a server call and the end of the lease, for the write (at most a quarter of the lease). */
 export const LEASE_MARGIN_MS = 2_000;
 
 /** What the refresh transaction needs. @internal */
@@ -74,7 +75,8 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
   if (canAdopt(stored, options.now(), options.refreshWindowMs, request)) return { grant: stored, refreshed: false };
 
-  const deadlineMs = Math.floor(Math.min(options.refreshTimeoutMs, lease.remainingMs() - LEASE_MARGIN_MS));
+  const remainingMs = lease.remainingMs();
+  const deadlineMs = Math.floor(Math.min(options.refreshTimeoutMs, remainingMs - Math.min(LEASE_MARGIN_MS, remainingMs / 4)));
   if (!(deadlineMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
 
   // A marker left by a refresher that died (or gave up) after its request may have reached the server.
@@ -97,7 +99,9 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
       onTransient: async (failure) => {
         if (!failure.mayHaveReachedServer) return;
         reachedServer = true;
-        // The request may have rotated the token at the server with the response lost.
+        // The request may have rotated the token at the server with the response lost. One that
+        // timed out may still be processed: give it the time of a request before asking.
+        if (failure.timedOut) await sleep(options.requestTimeoutMs, lease.signal);
         const status = await introspect(ctx, stored.refreshToken, lease.signal);
         if (status === 'inactive') throw new RotationLost();
         if (status === 'active') return;

@@ -57,7 +57,11 @@ export async function retryTransient<T>(fn: (signal: AbortSignal) => Promise<T>,
           const failure = classifyFailure(error, options.now());
           if (failure.kind !== 'transient' || deadline.aborted) throw new AbortError(toError(error));
           last = { error, retryAfterMs: failure.retryAfterMs };
-          await options.onTransient?.(failure, error);
+          try {
+            await options.onTransient?.(failure, error);
+          } catch (verdict) {
+            throw new AbortError(toError(verdict));
+          }
           throw error;
         }
       },

@@ -7,6 +7,7 @@ import type Keyv from 'keyv';
 import { raceSignal, sleep } from './abort.ts';
 import { StoreError, TokenManagerError } from './errors.ts';
 import type { Grant } from './grant.ts';
+import type { GrantLock } from './lock.ts';
 import { decodeGrant, encodeGrant } from './record.ts';
 
 /**
@@ -44,6 +45,11 @@ export interface GrantStoreOptions {
   /** Deadline of one store operation. */
   operationTimeoutMs: number;
   codec?: RecordCodec;
+  /**
+   * Serialises takes of one pending authorization, for stores whose `delete` cannot tell which of two
+   * concurrent callers removed the entry (@keyv/postgres 2 reads then deletes).
+   */
+  lock?: GrantLock;
 }
 
 /** @internal */
@@ -51,6 +57,7 @@ export class GrantStore {
   readonly keyv: Keyv;
   readonly #timeoutMs: number;
   readonly #codec: RecordCodec;
+  readonly #lock: GrantLock | undefined;
 
   constructor(keyv: Keyv, options: GrantStoreOptions) {
     // Without this, Keyv 5 resolves `get` to undefined and `set` to false when the store fails.
@@ -58,6 +65,7 @@ export class GrantStore {
     this.keyv = keyv;
     this.#timeoutMs = options.operationTimeoutMs;
     this.#codec = options.codec ?? plainCodec;
+    this.#lock = options.lock;
   }
 
   /** Reads a grant. `undefined` means "nothing stored"; a failure throws {@link StoreError}. */
@@ -91,9 +99,15 @@ export class GrantStore {
 
   /**
    * Reads and deletes a pending authorization. Returns `undefined` when it is unknown or when another
-   * caller took it first (the delete found nothing), so a state is used at most once.
+   * caller took it first (the delete found nothing, or the lock ordered it second), so a state is used
+   * at most once.
    */
   async takePending(state: string, signal?: AbortSignal): Promise<PendingAuthorization | undefined> {
+    if (this.#lock === undefined) return this.#takePending(state, signal);
+    return this.#lock.withLock(pendingKey(state), (lease) => this.#takePending(state, lease.signal), { signal });
+  }
+
+  async #takePending(state: string, signal: AbortSignal | undefined): Promise<PendingAuthorization | undefined> {
     const storeKey = pendingKey(state);
     const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
     if (stored === undefined || stored === null) return undefined;

@@ -96,9 +96,13 @@ export class TokenManager {
     let sqlite: SqliteStore | undefined;
     if (options.store === undefined) sqlite = new SqliteStore({ path: options.sqlitePath });
     this.#ownsStore = sqlite !== undefined;
-    this.#store = new GrantStore(options.store ?? new Keyv({ store: sqlite }), { operationTimeoutMs: options.storeTimeoutMs, codec: options.codec });
     this.#ownsLock = options.lock === undefined;
     this.#lock = options.lock ?? (sqlite !== undefined ? createSqliteLock({ database: sqlite.database }) : createInProcessLock());
+    this.#store = new GrantStore(options.store ?? new Keyv({ store: sqlite }), {
+      operationTimeoutMs: options.storeTimeoutMs,
+      codec: options.codec,
+      lock: this.#lock,
+    });
     const emit = this.#emit.bind(this);
     this.#refresh = { store: this.#store, lock: this.#lock, oauth, options, emit };
     this.#auth = { store: this.#store, oauth, options };

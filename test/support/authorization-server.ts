@@ -22,7 +22,9 @@ export type TokenEndpointFault =
   /** Let the provider process the request, then replace its answer. */
   | { kind: 'replace-response'; status: number; headers?: Record<string, string>; body: string }
   /** Wait before passing the request on. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Let the provider process the request at once, and send its answer `ms` later. */
+  | { kind: 'slow-response'; ms: number };
 
 export interface AuthorizationServerOptions {
   /** Access token lifetime in seconds. Default 3600. */
@@ -36,6 +38,8 @@ export interface AuthorizationServerOptions {
    * server on the same port still honours the refresh tokens it issued (the demo's second run).
    */
   statePath?: string;
+  /** Offer token introspection (RFC 7662). Default true. */
+  introspection?: boolean;
   /** Serve the app's redirect URI on this server (`<issuer>/app/callback`), for a person's browser. */
   serveCallback?: boolean;
 }
@@ -70,6 +74,10 @@ export interface AuthorizationServer {
   nextCallback(): Promise<URL>;
   /** Follows an authorization URL through login and consent; resolves with the callback URL. */
   consent(authorizationUrl: URL | string, options?: { deny?: boolean }): Promise<URL>;
+  /** Stops listening for `ms` (connections are refused), then listens again on the same port. */
+  refuseConnections(ms: number): Promise<void>;
+  /** Resolves once the server listens again after {@link AuthorizationServer.refuseConnections}. */
+  listening(): Promise<void>;
   /** Revokes every grant at the server (as if the user disconnected the app). */
   revokeAllGrants(): Promise<void>;
   /** Whether the refresh tokens of the grant are still live at the server. */
@@ -177,7 +185,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
-      introspection: { enabled: true },
+      introspection: { enabled: options.introspection ?? true },
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     rotateRefreshToken: true,
@@ -224,6 +232,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   const providerCallback = provider.callback();
   const faults: TokenEndpointFault[] = [];
   const callbackWaiters: Array<(url: URL) => void> = [];
+  let reopening = Promise.resolve();
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', issuer).pathname;
@@ -264,6 +273,15 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
         await new Promise((resolve) => setTimeout(resolve, fault.ms));
         void providerCallback(req, res);
         return;
+      case 'slow-response': {
+        const realEnd = res.end.bind(res);
+        res.end = ((...args: unknown[]) => {
+          setTimeout(() => (realEnd as (...a: unknown[]) => void)(...args), fault.ms);
+          return res;
+        }) as never;
+        void providerCallback(req, res);
+        return;
+      }
       case 'drop-after':
       case 'replace-response': {
         // Let the provider do its work, then swallow its answer.
@@ -342,6 +360,11 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     faults,
     consent,
     nextCallback: () => new Promise<URL>((resolve) => callbackWaiters.push(resolve)),
+    async refuseConnections(ms) {
+      await closeServer(server);
+      reopening = new Promise((resolve) => setTimeout(() => server.listen(port, '127.0.0.1', resolve), ms));
+    },
+    listening: () => reopening,
     async revokeAllGrants() {
       for (const items of storage.values()) {
         for (const [id, payload] of items) if (payload.grantId !== undefined) items.delete(id);
@@ -355,7 +378,10 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     resetCounters() {
       Object.assign(counters, emptyCounters());
     },
-    close: () => closeServer(server),
+    close: async () => {
+      await reopening;
+      await closeServer(server);
+    },
   };
 }
 
