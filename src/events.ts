@@ -20,6 +20,11 @@ export interface TokenManagerEvents {
   refreshFailed: { key: string; error: TokenManagerError };
   /** The grant is dead; its status was persisted. Emitted once per transition. */
   reauthRequired: { key: string; reason: ReauthReason };
+  /**
+   * The grant will die at `at` (epoch ms) unless the user consents again (`max_lifetime`) or it is
+   * used or kept alive before then (`idle`). Emitted once per grant and deadline in a process.
+   */
+  reauthSoon: { key: string; at: number; reason: 'idle' | 'max_lifetime' };
   /** A rotated grant could not be written; it is held in memory and the write is retried. */
   persistFailed: { key: string; error: TokenManagerError; attempt: number };
   /** A grant held in memory after a failed write has now been persisted. */

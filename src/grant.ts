@@ -85,6 +85,20 @@ export interface TokenSet {
   subject: string | undefined;
 }
 
+/**
+ * When the grant dies unless something happens: its refresh token lapses (sliding, unless rotated) or
+ * its absolute lifetime ends (cannot be extended). `reason` says which comes first.
+ *
+ * @example
+ * ```ts
+ * grantDeadline(grant, 90 * 86_400_000); // { at: ..., reason: 'idle' }
+ * ```
+ */
+export function grantDeadline(grant: Pick<Grant, 'refreshExpiresAt' | 'createdAt'>, maxGrantLifetimeMs: number): { at: number; reason: 'idle' | 'max_lifetime' } {
+  const absolute = grant.createdAt + maxGrantLifetimeMs;
+  return absolute < grant.refreshExpiresAt ? { at: absolute, reason: 'max_lifetime' } : { at: grant.refreshExpiresAt, reason: 'idle' };
+}
+
 /** Strips the secrets off a grant. */
 export function toGrantInfo(grant: Grant): GrantInfo {
   return {

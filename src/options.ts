@@ -54,6 +54,15 @@ export interface TokenManagerOptions {
   refreshWindowMs?: number;
   /** Refresh token lifetime assumed when the server sends no `refresh_expires_in`. Default 14 days. */
   refreshTokenLifetimeMs?: number;
+  /**
+   * The server's absolute limit on a grant's life (e.g. a maximum rotation time), counted from the
+   * consent. Past it the grant is reported dead (`expired`) without a request. Default: none.
+   */
+  maxGrantLifetimeMs?: number;
+  /** Emit `reauthSoon` this long before a grant's refresh token or its absolute lifetime runs out. Default 3 days. */
+  reauthWarningMs?: number;
+  /** Most grants kept in memory (least recently used evicted; re-read from the store on next use). Default 10 000. */
+  maxCachedGrants?: number;
   /** Total time one refresh may take, retries included. Default 30 000. */
   refreshTimeoutMs?: number;
   /** Time one HTTP request may take. Default 10 000. */
@@ -97,6 +106,9 @@ export interface ResolvedOptions {
   lock: GrantLock | undefined;
   refreshWindowMs: number;
   refreshTokenLifetimeMs: number;
+  maxGrantLifetimeMs: number;
+  reauthWarningMs: number;
+  maxCachedGrants: number;
   refreshTimeoutMs: number;
   requestTimeoutMs: number;
   maxRetries: number;
@@ -156,6 +168,9 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
     lock: options.lock,
     refreshWindowMs: duration(options.refreshWindowMs, 'refreshWindowMs', 60_000, 0),
     refreshTokenLifetimeMs: duration(options.refreshTokenLifetimeMs, 'refreshTokenLifetimeMs', 14 * DAY_MS, 1),
+    maxGrantLifetimeMs: duration(options.maxGrantLifetimeMs, 'maxGrantLifetimeMs', Number.MAX_SAFE_INTEGER, 1),
+    reauthWarningMs: duration(options.reauthWarningMs, 'reauthWarningMs', 3 * DAY_MS, 0),
+    maxCachedGrants: duration(options.maxCachedGrants, 'maxCachedGrants', 10_000, 1),
     refreshTimeoutMs: duration(options.refreshTimeoutMs, 'refreshTimeoutMs', 30_000, 1),
     requestTimeoutMs: duration(options.requestTimeoutMs, 'requestTimeoutMs', 10_000, 1),
     maxRetries: duration(options.maxRetries, 'maxRetries', 4, 0),

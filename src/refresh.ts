@@ -74,10 +74,13 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
   if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
   if (canAdopt(stored, options.now(), options.refreshWindowMs, request)) return { grant: stored, refreshed: false };
+  if (options.now() >= stored.createdAt + options.maxGrantLifetimeMs) return reauth(ctx, stored, 'expired');
 
+  // Requests must end before the lease can run out; new attempts stop at `refreshTimeoutMs`.
   const remainingMs = lease.remainingMs();
-  const deadlineMs = Math.floor(Math.min(options.refreshTimeoutMs, remainingMs - Math.min(LEASE_MARGIN_MS, remainingMs / 4)));
-  if (!(deadlineMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
+  const hardDeadlineMs = remainingMs - Math.min(LEASE_MARGIN_MS, remainingMs / 4);
+  if (!(hardDeadlineMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
+  const deadlineMs = Math.min(options.refreshTimeoutMs, hardDeadlineMs);
 
   // A marker left by a refresher that died (or gave up) after its request may have reached the server.
   const suspect = stored.refreshStartedAt !== undefined;
@@ -92,6 +95,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   try {
     response = await retryTransient((attemptSignal) => requestRefresh(ctx.oauth, stored.refreshToken, attemptSignal), {
       deadlineMs,
+      hardDeadlineMs,
       retries: options.maxRetries,
       minDelayMs: options.retryMinDelayMs,
       signal: lease.signal,
@@ -105,6 +109,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
         const status = await introspect(ctx, stored.refreshToken, lease.signal);
         if (status === 'inactive') throw new RotationLost();
         if (status === 'active') return;
+        if (status === 'unavailable') throw new ServerUnavailableError('Could not ask the authorization server whether a failed refresh went through');
         if (options.now() - startedAt < options.rotationGracePeriodMs) return;
         if (ambiguousRetried) throw new RotationLost();
         ambiguousRetried = true;

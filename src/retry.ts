@@ -1,6 +1,10 @@
 /**
  * Retries of calls to the authorization server (p-retry): transient failures only, honouring
- * `Retry-After`, within a total deadline and the caller's signal.
+ * `Retry-After`, within a time budget and the caller's signal.
+ *
+ * Two limits, on purpose: `deadlineMs` stops *starting* attempts, and `hardDeadlineMs` (the lock
+ * lease) is the only one that aborts an attempt in flight. Aborting a refresh request that the server
+ * may already be processing would turn a slow success into a lost rotation.
  * @module
  */
 import pRetry, { AbortError } from 'p-retry';
@@ -9,8 +13,10 @@ import { classifyFailure, type Failure } from './classify.ts';
 
 /** Options of {@link retryTransient}. */
 export interface RetryOptions {
-  /** Total time budget, retries and waits included, in ms. */
+  /** No attempt (or wait) starts after this many ms. */
   deadlineMs: number;
+  /** Attempts in flight are aborted after this many ms (`Infinity`: only by `signal`). */
+  hardDeadlineMs: number;
   /** Most attempts after the first. */
   retries: number;
   /** First backoff delay, in ms. */
@@ -24,7 +30,7 @@ export interface RetryOptions {
   onTransient?: (failure: Extract<Failure, { kind: 'transient' }>, error: unknown) => Promise<void> | void;
 }
 
-/** Thrown when the deadline or the retries ran out while failures were transient; `lastError` is the last of them. */
+/** Thrown when the time or the retries ran out while failures were transient; `lastError` is the last of them. */
 export class GaveUp extends Error {
   readonly lastError: unknown;
   readonly retryAfterMs: number | undefined;
@@ -36,26 +42,32 @@ export class GaveUp extends Error {
 }
 
 /**
- * Calls `fn` until it succeeds, a failure is not transient, or the deadline passes.
+ * Calls `fn` until it succeeds, a failure is not transient, or time runs out.
  * Non-transient failures are rethrown unchanged; running out of time or retries throws {@link GaveUp}.
  *
  * @example
  * ```ts
- * const response = await retryTransient((signal) => refresh(signal), { deadlineMs: 30_000, retries: 5, minDelayMs: 200, signal, now });
+ * const response = await retryTransient((signal) => refresh(signal), {
+ *   deadlineMs: 30_000, hardDeadlineMs: 55_000, retries: 5, minDelayMs: 200, signal, now,
+ * });
  * ```
  */
 export async function retryTransient<T>(fn: (signal: AbortSignal) => Promise<T>, options: RetryOptions): Promise<T> {
-  const deadline = AbortSignal.any([options.signal, AbortSignal.timeout(Math.max(0, options.deadlineMs))]);
+  const hard = Number.isFinite(options.hardDeadlineMs)
+    ? AbortSignal.any([options.signal, AbortSignal.timeout(Math.max(0, Math.floor(options.hardDeadlineMs)))])
+    : options.signal;
   const startedAt = performance.now();
+  const remainingMs = (): number => options.deadlineMs - (performance.now() - startedAt);
   let last: { error: unknown; retryAfterMs: number | undefined } | undefined;
   try {
     return await pRetry(
       async () => {
+        if (last !== undefined && remainingMs() <= 0) throw new AbortError(new GaveUp(last.error, last.retryAfterMs));
         try {
-          return await fn(deadline);
+          return await fn(hard);
         } catch (error) {
           const failure = classifyFailure(error, options.now());
-          if (failure.kind !== 'transient' || deadline.aborted) throw new AbortError(toError(error));
+          if (failure.kind !== 'transient' || hard.aborted) throw new AbortError(toError(error));
           last = { error, retryAfterMs: failure.retryAfterMs };
           try {
             await options.onTransient?.(failure, error);
@@ -70,22 +82,21 @@ export async function retryTransient<T>(fn: (signal: AbortSignal) => Promise<T>,
         minTimeout: options.minDelayMs,
         factor: 2,
         randomize: true,
-        maxRetryTime: options.deadlineMs,
-        signal: deadline,
+        maxRetryTime: Math.max(0, options.deadlineMs),
+        signal: hard,
         shouldRetry: () => true,
         onFailedAttempt: async ({ retryDelay }) => {
           const retryAfterMs = last?.retryAfterMs;
           if (retryAfterMs === undefined || retryAfterMs <= retryDelay) return;
-          const remainingMs = options.deadlineMs - (performance.now() - startedAt);
-          if (retryAfterMs > remainingMs) throw new GaveUp(last?.error, retryAfterMs);
-          await sleep(retryAfterMs - retryDelay, deadline);
+          if (retryAfterMs > remainingMs()) throw new GaveUp(last?.error, retryAfterMs);
+          await sleep(retryAfterMs - retryDelay, hard);
         },
       },
     );
   } catch (error) {
     if (options.signal.aborted) throw options.signal.reason;
     if (error instanceof GaveUp) throw error;
-    if (last !== undefined && (deadline.aborted || error === last.error)) throw new GaveUp(last.error, last.retryAfterMs);
+    if (last !== undefined && (hard.aborted || error === last.error)) throw new GaveUp(last.error, last.retryAfterMs);
     throw error;
   }
 }

@@ -41,6 +41,7 @@ export class SqliteStore extends EventEmitter {
   readonly #clear: StatementSync;
   readonly #clearAll: StatementSync;
   readonly #purge: StatementSync;
+  readonly #list: StatementSync;
   #writes = 0;
 
   constructor(options: SqliteStoreOptions) {
@@ -61,6 +62,7 @@ export class SqliteStore extends EventEmitter {
     this.#clear = this.database.prepare(`DELETE FROM ${table} WHERE key LIKE ? ESCAPE '\\'`);
     this.#clearAll = this.database.prepare(`DELETE FROM ${table}`);
     this.#purge = this.database.prepare(`DELETE FROM ${table} WHERE expires IS NOT NULL AND expires < ?`);
+    this.#list = this.database.prepare(`SELECT key, value FROM ${table} WHERE key LIKE ? ESCAPE '\\' AND (expires IS NULL OR expires >= ?)`);
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -99,6 +101,12 @@ export class SqliteStore extends EventEmitter {
   async clear(): Promise<void> {
     if (this.namespace === undefined) this.#clearAll.run();
     else this.#clear.run(`${this.namespace.replace(/[\\%_]/g, '\\$&')}:%`);
+  }
+
+  /** Entries of a namespace, for `keyv.iterator()`. */
+  async *iterator(namespace?: string): AsyncGenerator<[string, string]> {
+    const pattern = namespace === undefined ? '%' : `${namespace.replace(/[\\%_]/g, '\\$&')}:%`;
+    for (const row of this.#list.iterate(pattern, Date.now()) as Iterable<{ key: string; value: string }>) yield [row.key, row.value];
   }
 
   async disconnect(): Promise<void> {

@@ -84,6 +84,29 @@ export class GrantStore {
     if (ok === false) throw new StoreError('The store did not acknowledge writing a grant');
   }
 
+  /**
+   * Every stored grant, for keep-alive. Records that cannot be decoded are passed to `onError` and
+   * skipped. Throws when the store cannot be listed.
+   */
+  async *listGrants(onError: (key: string, error: unknown) => void): AsyncGenerator<Grant> {
+    if (typeof this.keyv.iterator !== 'function') {
+      throw new StoreError('This store cannot be listed (its Keyv adapter has no iterator): keep-alive sees only grants used in this process');
+    }
+    try {
+      for await (const [storeKey, value] of this.keyv.iterator(this.keyv.namespace) as AsyncIterable<[string, unknown]>) {
+        if (!storeKey.startsWith('grant:')) continue;
+        try {
+          yield decodeGrant(this.#codec.decode(storeKey, value));
+        } catch (error) {
+          onError(storeKey.slice('grant:'.length), error);
+        }
+      }
+    } catch (error) {
+      if (error instanceof TokenManagerError) throw error;
+      throw new StoreError('Listing the store failed', { cause: error });
+    }
+  }
+
   /** Deletes a grant. */
   async deleteGrant(key: string, signal?: AbortSignal): Promise<void> {
     await this.#run('delete', () => this.keyv.delete(grantKey(key)), signal);

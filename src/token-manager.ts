@@ -15,8 +15,10 @@ import {
 import { canAdopt } from './adopt.ts';
 import { ClosedError, ConfigurationError, ReauthRequiredError, TokenManagerError, type ReauthReason } from './errors.ts';
 import type { TokenManagerEventName, TokenManagerEvents } from './events.ts';
-import { refreshTiming, tokenState } from './expiry.ts';
-import { toGrantInfo, type Grant, type GrantInfo } from './grant.ts';
+import { tokenState } from './expiry.ts';
+import { GrantCache, type CacheEntry } from './grant-cache.ts';
+import { grantDeadline, toGrantInfo, type Grant, type GrantInfo } from './grant.ts';
+import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './keep-alive.ts';
 import { createInProcessLock, type GrantLock } from './lock.ts';
 import { discover, revokeRefreshToken, type OAuthClient } from './oauth.ts';
 import { resolveOptions, type ResolvedOptions, type TokenManagerOptions } from './options.ts';
@@ -31,15 +33,6 @@ export interface GetAccessTokenOptions {
   signal?: AbortSignal;
   /** Get a new access token even if the current one looks valid (e.g. after an API answered 401). */
   forceRefresh?: boolean;
-}
-
-/** A cached grant with its refresh schedule. */
-interface CacheEntry {
-  grant: Grant;
-  /** Resolved promise of the access token: the hot path returns it without allocating. */
-  token: Promise<string>;
-  refreshAt: number;
-  usableUntil: number;
 }
 
 const KEY_MAX_LENGTH = 512;
@@ -83,16 +76,20 @@ export class TokenManager {
   readonly #refresh: RefreshContext;
   readonly #auth: AuthorizationContext;
   readonly #events = new EventEmitter();
-  readonly #cache = new Map<string, CacheEntry>();
+  readonly #cache: GrantCache;
   readonly #inflight = new Map<string, Promise<CacheEntry>>();
   /** Rotated grants the store refused: held here until written, never dropped. */
   readonly #unpersisted = new Map<string, { grant: Grant; attempt: number; timer: NodeJS.Timeout | undefined }>();
   readonly #closing = new AbortController();
+  /** key → deadline already announced with `reauthSoon`. */
+  readonly #warned = new Map<string, number>();
+  #keepAlive: KeepAlive | undefined;
 
   /** @internal Use {@link createTokenManager}. */
   constructor(options: ResolvedOptions, oauth: OAuthClient) {
     this.#options = options;
     this.#now = options.now;
+    this.#cache = new GrantCache(options.maxCachedGrants, options.refreshWindowMs);
     let sqlite: SqliteStore | undefined;
     if (options.store === undefined) sqlite = new SqliteStore({ path: options.sqlitePath });
     this.#ownsStore = sqlite !== undefined;
@@ -160,7 +157,10 @@ export class TokenManager {
    */
   getAccessToken(key: string, options?: GetAccessTokenOptions): Promise<string> {
     const entry = this.#cache.get(key);
-    if (entry !== undefined && options === undefined && this.#now() < entry.refreshAt) return entry.token;
+    if (entry !== undefined && options === undefined && this.#now() < entry.refreshAt) {
+      entry.used = true;
+      return entry.token;
+    }
     return this.#getAccessTokenSlow(key, options ?? {});
   }
 
@@ -171,6 +171,7 @@ export class TokenManager {
     const force = options.forceRefresh === true;
     const entry = this.#cache.get(key);
     if (entry !== undefined && !force) {
+      entry.used = true;
       const state = tokenState(entry, this.#now());
       if (state === 'fresh') return entry.grant.accessToken;
       if (state === 'refresh_ahead') {
@@ -253,6 +254,34 @@ export class TokenManager {
   }
 
   /**
+   * Starts keeping idle grants alive: each grant is rotated `leadTimeMs` before its refresh token would
+   * lapse (and after `maxIdleMs` without a refresh), once across all managers sharing the lock. One
+   * timer serves all grants. Returns the running keep-alive (the same one when already started).
+   *
+   * @example
+   * ```ts
+   * const keepAlive = tokens.startKeepAlive({ leadTimeMs: 2 * 86_400_000 });
+   * await keepAlive.ready; // the store was scanned
+   * ```
+   */
+  startKeepAlive(options: KeepAliveOptions = {}): KeepAlive {
+    this.#assertOpen();
+    this.#keepAlive ??= startKeepAlive({
+      now: this.#now,
+      listGrants: () => this.#store.listGrants((key, error) => this.#emit('refreshFailed', { key, error: error as TokenManagerError })),
+      rotate: async (key, seenRotations) => (await this.#sync(key, true, seenRotations)).grant,
+      onError: (key, error) => this.#emit('refreshFailed', { key, error }),
+    }, options);
+    return this.#keepAlive;
+  }
+
+  /** Stops the keep-alive started by {@link TokenManager.startKeepAlive}. */
+  stopKeepAlive(): void {
+    this.#keepAlive?.stop();
+    this.#keepAlive = undefined;
+  }
+
+  /**
    * Stops background work, aborts refreshes in flight, and closes the store and lock the manager
    * opened itself. A grant the store refused is written one last time, and a failure is thrown.
    *
@@ -263,6 +292,7 @@ export class TokenManager {
    */
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
+    this.stopKeepAlive();
     const unpersisted = [...this.#unpersisted.values()];
     for (const pending of unpersisted) clearTimeout(pending.timer);
     let failure: unknown;
@@ -333,10 +363,17 @@ export class TokenManager {
   }
 
   #cacheGrant(grant: Grant): CacheEntry {
-    const timing = refreshTiming(grant, this.#options.refreshWindowMs, Math.random());
-    const entry: CacheEntry = { grant, token: Promise.resolve(grant.accessToken), ...timing };
-    this.#cache.set(grant.key, entry);
-    return entry;
+    this.#keepAlive?.track(grant);
+    this.#warnIfDying(grant);
+    return this.#cache.set(grant);
+  }
+
+  /** Emits `reauthSoon` once per grant and deadline when the deadline is near. */
+  #warnIfDying(grant: Grant): void {
+    const deadline = grantDeadline(grant, this.#options.maxGrantLifetimeMs);
+    if (this.#now() < deadline.at - this.#options.reauthWarningMs || this.#warned.get(grant.key) === deadline.at) return;
+    this.#warned.set(grant.key, deadline.at);
+    this.#emit('reauthSoon', { key: grant.key, at: deadline.at, reason: deadline.reason });
   }
 
   /** Keeps a rotated grant the store refused, and retries the write with backoff. */

@@ -1,0 +1,68 @@
+/**
+ * The in-memory cache of grants with their refresh schedule, bounded to `maxEntries` with a CLOCK
+ * ("second chance") approximation of LRU: a hit only sets a flag, so the hot path does no Map
+ * reordering; eviction gives recently used entries one more round.
+ * @module
+ */
+import { refreshTiming } from './expiry.ts';
+import type { Grant } from './grant.ts';
+
+/** A cached grant. */
+export interface CacheEntry {
+  grant: Grant;
+  /** Resolved promise of the access token: the hot path returns it without allocating. */
+  token: Promise<string>;
+  /** Epoch ms from which the token is refreshed in the background. */
+  refreshAt: number;
+  /** Epoch ms from which the token is no longer handed out. */
+  usableUntil: number;
+  /** Set on every hit, cleared by the eviction sweep. */
+  used: boolean;
+}
+
+/** @internal */
+export class GrantCache {
+  readonly #entries = new Map<string, CacheEntry>();
+  readonly #maxEntries: number;
+  readonly #refreshWindowMs: number;
+
+  constructor(maxEntries: number, refreshWindowMs: number) {
+    this.#maxEntries = maxEntries;
+    this.#refreshWindowMs = refreshWindowMs;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string): CacheEntry | undefined {
+    return this.#entries.get(key);
+  }
+
+  /** Caches a grant with a jittered refresh moment; evicts the least recently used beyond the bound. */
+  set(grant: Grant): CacheEntry {
+    const timing = refreshTiming(grant, this.#refreshWindowMs, Math.random());
+    const entry: CacheEntry = { grant, token: Promise.resolve(grant.accessToken), ...timing, used: false };
+    const isNew = !this.#entries.has(grant.key);
+    this.#entries.set(grant.key, entry);
+    if (isNew && this.#entries.size > this.#maxEntries) this.#evict();
+    return entry;
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  #evict(): void {
+    for (const [key, entry] of this.#entries) {
+      this.#entries.delete(key);
+      if (!entry.used) return;
+      entry.used = false;
+      this.#entries.set(key, entry); // second chance: back of the queue
+    }
+  }
+}
