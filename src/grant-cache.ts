@@ -42,7 +42,8 @@ export class GrantCache {
   /** Caches a grant with a jittered refresh moment; evicts the least recently used beyond the bound. */
   set(grant: Grant): CacheEntry {
     const timing = refreshTiming(grant, this.#refreshWindowMs, Math.random());
-    const entry: CacheEntry = { grant, token: Promise.resolve(grant.accessToken), ...timing, used: false };
+    // Born used: a grant is cached because it is being used, so it must not be the next one evicted.
+    const entry: CacheEntry = { grant, token: Promise.resolve(grant.accessToken), ...timing, used: true };
     const isNew = !this.#entries.has(grant.key);
     this.#entries.set(grant.key, entry);
     if (isNew && this.#entries.size > this.#maxEntries) this.#evict();

@@ -87,6 +87,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   if (suspect && await confirmRotationLost(ctx, stored, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
 
   const startedAt = options.now();
+  const attemptsEndAt = performance.now() + deadlineMs;
   await store.setGrant({ ...stored, refreshStartedAt: startedAt }, lease.signal);
 
   let reachedServer = suspect;
@@ -106,10 +107,18 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
         // The request may have rotated the token at the server with the response lost. One that
         // timed out may still be processed: give it the time of a request before asking.
         if (failure.timedOut) await sleep(options.requestTimeoutMs, lease.signal);
-        const status = await introspect(ctx, stored.refreshToken, lease.signal);
+        // Ask until the server answers (it may be down for a moment) or the time is up.
+        let status = await introspect(ctx, stored.refreshToken, lease.signal);
+        for (let attempt = 0; status === 'unavailable'; attempt++) {
+          const delayMs = options.retryMinDelayMs * 2 ** Math.min(attempt, 6);
+          if (performance.now() + delayMs > attemptsEndAt) {
+            throw new ServerUnavailableError('Could not ask the authorization server whether a failed refresh went through');
+          }
+          await sleep(delayMs, lease.signal);
+          status = await introspect(ctx, stored.refreshToken, lease.signal);
+        }
         if (status === 'inactive') throw new RotationLost();
         if (status === 'active') return;
-        if (status === 'unavailable') throw new ServerUnavailableError('Could not ask the authorization server whether a failed refresh went through');
         if (options.now() - startedAt < options.rotationGracePeriodMs) return;
         if (ambiguousRetried) throw new RotationLost();
         ambiguousRetried = true;

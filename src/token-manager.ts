@@ -268,11 +268,19 @@ export class TokenManager {
     this.#assertOpen();
     this.#keepAlive ??= startKeepAlive({
       now: this.#now,
-      listGrants: () => this.#store.listGrants((key, error) => this.#emit('refreshFailed', { key, error: error as TokenManagerError })),
+      listGrants: () => this.#scanGrants(),
       rotate: async (key, seenRotations) => (await this.#sync(key, true, seenRotations)).grant,
       onError: (key, error) => this.#emit('refreshFailed', { key, error }),
     }, options);
     return this.#keepAlive;
+  }
+
+  /** Every stored grant, announcing those about to die; unreadable records are reported as `refreshFailed`. */
+  async *#scanGrants(): AsyncGenerator<Grant> {
+    for await (const grant of this.#store.listGrants((key, error) => this.#emit('refreshFailed', { key, error: error as TokenManagerError }))) {
+      if (grant.status === 'active') this.#warnIfDying(grant);
+      yield grant;
+    }
   }
 
   /** Stops the keep-alive started by {@link TokenManager.startKeepAlive}. */
