@@ -12,11 +12,21 @@ import { TokenResponseError } from './errors.ts';
 /** A `fetch` compatible function. */
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
-const requestSignal = new AsyncLocalStorage<AbortSignal>();
+/** Where the last response body of an operation is kept, for a caller that must read it itself. */
+export interface ResponseCapture {
+  status?: number;
+  body?: Buffer;
+}
 
-/** Runs `fn` so that every HTTP request made inside it is aborted by `signal`. */
-export function withRequestSignal<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-  return signal === undefined ? fn() : requestSignal.run(signal, fn);
+const requestContext = new AsyncLocalStorage<{ signal: AbortSignal | undefined; capture: ResponseCapture | undefined }>();
+
+/**
+ * Runs `fn` so that every HTTP request made inside it is aborted by `signal`, and (with `capture`)
+ * its last response is kept: a token response openid-client refuses may still carry a rotated
+ * refresh token that must not be lost.
+ */
+export function withRequestSignal<T>(signal: AbortSignal | undefined, fn: () => Promise<T>, capture?: ResponseCapture): Promise<T> {
+  return signal === undefined && capture === undefined ? fn() : requestContext.run({ signal, capture }, fn);
 }
 
 /**
@@ -30,13 +40,14 @@ export function withRequestSignal<T>(signal: AbortSignal | undefined, fn: () => 
 export function createCustomFetch(options: { fetch: Fetch; maxResponseBytes: number }): CustomFetch {
   const { fetch, maxResponseBytes } = options;
   return async (url, init) => {
-    const signal = anySignal(init.signal ?? undefined, requestSignal.getStore());
+    const context = requestContext.getStore();
+    const signal = anySignal(init.signal ?? undefined, context?.signal);
     const response = await fetch(url, { ...(init as RequestInit), signal });
-    return limitBody(response, maxResponseBytes);
+    return limitBody(response, maxResponseBytes, context?.capture);
   };
 }
 
-async function limitBody(response: Response, maxBytes: number): Promise<Response> {
+async function limitBody(response: Response, maxBytes: number, capture: ResponseCapture | undefined): Promise<Response> {
   const declared = Number(response.headers.get('content-length'));
   if (declared > maxBytes) {
     await response.body?.cancel();
@@ -51,6 +62,10 @@ async function limitBody(response: Response, maxBytes: number): Promise<Response
     chunks.push(chunk);
   }
   const body = Buffer.concat(chunks);
+  if (capture !== undefined) {
+    capture.status = response.status;
+    capture.body = body;
+  }
   const limited = new Response(response.status === 204 || response.status === 304 ? null : body, {
     status: response.status,
     statusText: response.statusText,

@@ -5,7 +5,7 @@
  * @module
  */
 import * as client from 'openid-client';
-import { withRequestSignal, createCustomFetch } from './http.ts';
+import { withRequestSignal, createCustomFetch, type ResponseCapture } from './http.ts';
 import { ServerUnavailableError, ConfigurationError, TokenResponseError } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { TokenSet } from './grant.ts';
@@ -80,8 +80,28 @@ export async function exchangeCode(
 }
 
 /** Sends `grant_type=refresh_token`; returns the raw response for {@link parseTokenResponse}. */
-export function requestRefresh(oauth: OAuthClient, refreshToken: string, signal: AbortSignal): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
-  return withRequestSignal(signal, () => client.refreshTokenGrant(oauth.config, refreshToken));
+export function requestRefresh(
+  oauth: OAuthClient,
+  refreshToken: string,
+  signal: AbortSignal,
+  capture?: ResponseCapture,
+): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
+  return withRequestSignal(signal, () => client.refreshTokenGrant(oauth.config, refreshToken), capture);
+}
+
+/**
+ * The new refresh token in a successful (2xx) token response that was refused as malformed, if it
+ * carries one.
+ */
+export function salvageRefreshToken(capture: ResponseCapture, previous: string): string | undefined {
+  if (capture.status === undefined || capture.status < 200 || capture.status >= 300 || capture.body === undefined) return undefined;
+  try {
+    const json = JSON.parse(capture.body.toString('utf8')) as { refresh_token?: unknown };
+    const token = json?.refresh_token;
+    return typeof token === 'string' && token.length > 0 && token.length <= 4096 && token !== previous ? token : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** RFC 7009 revocation of a refresh token. */
@@ -96,15 +116,14 @@ export async function isRefreshTokenActive(oauth: OAuthClient, refreshToken: str
 }
 
 /**
- * Validates a token endpoint response. When it is malformed but carries a new refresh token, the
- * error's `refreshToken` keeps it so the caller can persist it: a rotated token must not be lost.
- * @throws {MalformedTokenResponse}
+ * Validates a token endpoint response.
+ * @throws {TokenResponseError} naming the bad field, never its value.
  */
 export function parseTokenResponse(response: client.TokenEndpointResponse & Partial<client.TokenEndpointResponseHelpers>): TokenSet {
-  const refreshToken = typeof response.refresh_token === 'string' && response.refresh_token.length > 0 ? response.refresh_token : undefined;
   const fail = (message: string): never => {
-    throw new MalformedTokenResponse(message, refreshToken);
+    throw new TokenResponseError(message);
   };
+  const refreshToken = typeof response.refresh_token === 'string' && response.refresh_token.length > 0 ? response.refresh_token : undefined;
   if (response.refresh_token !== undefined && refreshToken === undefined) fail('The token response has an invalid `refresh_token`');
   if (typeof response.access_token !== 'string' || response.access_token.length === 0) fail('The token response has no `access_token`');
   if (typeof response.token_type !== 'string' || response.token_type.toLowerCase() !== 'bearer') {
@@ -128,13 +147,4 @@ export function parseTokenResponse(response: client.TokenEndpointResponse & Part
     scope,
     subject,
   };
-}
-
-/** A malformed token response, keeping a new refresh token it carried. @internal */
-export class MalformedTokenResponse extends TokenResponseError {
-  constructor(message: string, refreshToken: string | undefined) {
-    super(message);
-    Object.defineProperty(this, 'refreshToken', { value: refreshToken, enumerable: false });
-  }
-  declare readonly refreshToken: string | undefined;
 }

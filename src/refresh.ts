@@ -21,7 +21,8 @@ import {
 } from './errors.ts';
 import { applyRefresh, markReauthRequired, type Grant } from './grant.ts';
 import type { Lease, GrantLock } from './lock.ts';
-import { isRefreshTokenActive, MalformedTokenResponse, parseTokenResponse, requestRefresh, type OAuthClient } from './oauth.ts';
+import type { ResponseCapture } from './http.ts';
+import { isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from './oauth.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { GrantStore } from './store.ts';
 import type { TokenManagerEvents } from './events.ts';
@@ -90,11 +91,12 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   const attemptsEndAt = performance.now() + deadlineMs;
   await store.setGrant({ ...stored, refreshStartedAt: startedAt }, lease.signal);
 
+  const capture: ResponseCapture = {};
   let reachedServer = suspect;
   let ambiguousRetried = false;
   let response;
   try {
-    response = await retryTransient((attemptSignal) => requestRefresh(ctx.oauth, stored.refreshToken, attemptSignal), {
+    response = await retryTransient((attemptSignal) => requestRefresh(ctx.oauth, stored.refreshToken, attemptSignal, capture), {
       deadlineMs,
       hardDeadlineMs,
       retries: options.maxRetries,
@@ -125,6 +127,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
       },
     });
   } catch (error) {
+    if (classifyFailure(error, options.now()).kind === 'bad_response') return refuseResponse(ctx, stored, capture, error, lease);
     return handleFailure(ctx, stored, error, reachedServer, lease);
   }
 
@@ -133,18 +136,34 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   try {
     tokens = parseTokenResponse(response);
   } catch (error) {
-    if (error instanceof MalformedTokenResponse && error.refreshToken !== undefined) {
-      // The server rotated: keep the new refresh token even though the access token is unusable.
-      const salvaged: Grant = { ...stored, refreshToken: error.refreshToken, rotations: stored.rotations + 1, refreshStartedAt: undefined, expiresAt: Math.min(stored.expiresAt, receivedAt) };
-      await persist(ctx, salvaged, lease.signal);
-    } else {
-      await clearMarker(ctx, stored, lease.signal);
-    }
-    throw new TokenResponseError((error as Error).message);
+    return refuseResponse(ctx, stored, capture, error, lease);
   }
   const next = applyRefresh(stored, tokens, receivedAt, options.refreshTokenLifetimeMs);
   await persist(ctx, next, lease.signal);
   return { grant: next, refreshed: true };
+}
+
+/**
+ * A malformed token response. When it was a success that carries a new refresh token, the server
+ * rotated: the new refresh token is persisted even though the access token is unusable.
+ */
+async function refuseResponse(ctx: RefreshContext, stored: Grant, capture: ResponseCapture, error: unknown, lease: Lease): Promise<never> {
+  const refreshToken = salvageRefreshToken(capture, stored.refreshToken);
+  if (refreshToken === undefined) {
+    await clearMarker(ctx, stored, lease.signal);
+  } else {
+    const now = ctx.options.now();
+    await persist(ctx, {
+      ...stored,
+      refreshToken,
+      rotations: stored.rotations + 1,
+      refreshExpiresAt: now + ctx.options.refreshTokenLifetimeMs,
+      expiresAt: Math.min(stored.expiresAt, now),
+      refreshStartedAt: undefined,
+    }, lease.signal);
+  }
+  if (error instanceof TokenResponseError) throw new TokenResponseError(error.message);
+  throw new TokenResponseError('The token endpoint sent an unusable response', { cause: error });
 }
 
 async function persist(ctx: RefreshContext, grant: Grant, signal: AbortSignal): Promise<void> {

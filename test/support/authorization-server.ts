@@ -23,6 +23,8 @@ export type TokenEndpointFault =
   | { kind: 'replace-response'; status: number; headers?: Record<string, string>; body: string }
   /** Wait before passing the request on. */
   | { kind: 'delay'; ms: number }
+  /** Let the provider process the request (and rotate), then send its JSON answer changed by `mutate`. */
+  | { kind: 'mutate-response'; mutate: (body: Record<string, unknown>) => unknown }
   /** Let the provider process the request at once, and send its answer `ms` later. */
   | { kind: 'slow-response'; ms: number };
 
@@ -273,6 +275,19 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
         await new Promise((resolve) => setTimeout(resolve, fault.ms));
         void providerCallback(req, res);
         return;
+      case 'mutate-response': {
+        const realEnd = res.end.bind(res);
+        const realSetHeader = res.setHeader.bind(res);
+        res.setHeader = ((name: string, value: unknown) => (name.toLowerCase() === 'content-length' ? res : realSetHeader(name, value as string))) as never;
+        res.end = ((body: unknown) => {
+          const json = JSON.parse(String(body)) as Record<string, unknown>;
+          const mutated = fault.mutate(json);
+          (realEnd as (chunk: string) => void)(typeof mutated === 'string' ? mutated : JSON.stringify(mutated));
+          return res;
+        }) as never;
+        void providerCallback(req, res);
+        return;
+      }
       case 'slow-response': {
         const realEnd = res.end.bind(res);
         res.end = ((...args: unknown[]) => {
