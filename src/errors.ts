@@ -66,8 +66,9 @@ export class TokenManagerError extends Error {
     this.name = new.target.name;
     this.code = code;
     if ('cause' in details) {
-      // Non-enumerable: a cause may be an HTTP response or a driver error holding a request body.
-      Object.defineProperty(this, 'cause', { value: details.cause, enumerable: false, writable: true, configurable: true });
+      // A summary, never the original: openid-client errors carry response bodies (tokens) in their
+      // own `cause`, and `util.inspect` prints causes whether they are enumerable or not.
+      Object.defineProperty(this, 'cause', { value: summarizeCause(details.cause), enumerable: false, writable: true, configurable: true });
     }
   }
 
@@ -75,6 +76,33 @@ export class TokenManagerError extends Error {
   toJSON(): { name: string; code: TokenManagerErrorCode; message: string } {
     return { name: this.name, code: this.code, message: this.message };
   }
+}
+
+/** Fields of a cause that are codes and statuses, never payloads. */
+const SAFE_FIELDS = ['code', 'status', 'error', 'errno', 'syscall'] as const;
+
+/**
+ * A copy of an error keeping its name, message, and primitive code-like fields (`code`, `status`,
+ * OAuth `error`), with its own cause summarized the same way (a few levels deep). Bodies, responses
+ * and any other payload are dropped. Errors of this SDK are kept as they are (already safe).
+ *
+ * @example
+ * ```ts
+ * summarizeCause(openidClientError); // Error { name: 'ClientError', code: 'OAUTH_INVALID_RESPONSE' }
+ * ```
+ */
+export function summarizeCause(cause: unknown, depth = 0): unknown {
+  if (cause instanceof TokenManagerError) return cause;
+  if (!(cause instanceof Error)) return cause === undefined ? undefined : new Error(`A non-error value was thrown (${typeof cause})`);
+  const summary = new Error(cause.message.slice(0, 500));
+  summary.name = cause.name;
+  summary.stack = cause.stack;
+  for (const field of SAFE_FIELDS) {
+    const value = (cause as unknown as Record<string, unknown>)[field];
+    if (typeof value === 'string' || typeof value === 'number') Object.defineProperty(summary, field, { value, enumerable: true });
+  }
+  if (depth < 3 && cause.cause instanceof Error) summary.cause = summarizeCause(cause.cause, depth + 1);
+  return summary;
 }
 
 /**

@@ -5,7 +5,7 @@
  * can inject faults at its token endpoint.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -68,7 +68,7 @@ export interface AuthorizationServer {
   };
   redirectUri: string;
   counters: Counters;
-  /** Every access and refresh token value the server issued. */
+  /** Every access token, refresh token and authorization code the server issued. */
   issuedTokens: Set<string>;
   /** Faults for the next token endpoint requests, applied first in, first out. */
   faults: TokenEndpointFault[];
@@ -129,7 +129,11 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     }
     async upsert(id: string, payload: Record<string, unknown>): Promise<void> {
       await this.#delay();
-      if (this.#model === 'AccessToken' || this.#model === 'RefreshToken') issuedTokens.add(id);
+      if (this.#model === 'AccessToken' || this.#model === 'RefreshToken' || this.#model === 'AuthorizationCode') {
+        issuedTokens.add(id);
+        // The suite-wide leak check (test/run.ts) searches all test output for every secret issued.
+        if (process.env.OFFLINE_TOKENS_SECRETS_FILE) appendFileSync(process.env.OFFLINE_TOKENS_SECRETS_FILE, `${id}\n`);
+      }
       this.#items.set(id, payload);
       save();
     }
