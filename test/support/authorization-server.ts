@@ -84,6 +84,8 @@ export interface AuthorizationServer {
   revokeAllGrants(): Promise<void>;
   /** Whether the refresh tokens of the grant are still live at the server. */
   liveRefreshTokens(): number;
+  /** What the server knows of a refresh token: still usable, used (rotated away), or unknown (revoked). */
+  refreshTokenState(token: string): 'active' | 'consumed' | 'unknown';
   resetCounters(): void;
   close(): Promise<void>;
 }
@@ -393,6 +395,10 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       let live = 0;
       for (const payload of storage.get('RefreshToken')?.values() ?? []) if (!payload.consumed) live++;
       return live;
+    },
+    refreshTokenState(token) {
+      const payload = storage.get('RefreshToken')?.get(token);
+      return payload === undefined ? 'unknown' : payload.consumed ? 'consumed' : 'active';
     },
     resetCounters() {
       Object.assign(counters, emptyCounters());

@@ -1,0 +1,98 @@
+/**
+ * Crash at any point: a child process refreshing a grant in a loop (SQLite file store, SQLite lock) is
+ * killed with SIGKILL at a random moment, 200 times. After each kill, a manager on the same file must
+ * find the grant working, or — only when the kill fell between the server's rotation and the write —
+ * report `rotation_lost` (detected by the in-flight marker and introspection). The server's own state
+ * says which case each kill was, and no refresh token may ever be presented twice.
+ */
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Keyv from 'keyv';
+import { createSqliteLock, createTokenManager, ReauthRequiredError, SqliteStore, type TokenManager } from 'offline-tokens';
+import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
+import { connect, managerOptions } from './support/harness.ts';
+
+const ITERATIONS = 200;
+const LANES = 4;
+
+describe('crash at any point', () => {
+  let idp: AuthorizationServer;
+  let dir: string;
+  before(async () => {
+    idp = await startAuthorizationServer();
+    dir = mkdtempSync(join(tmpdir(), 'offline-tokens-crash-'));
+  });
+  after(async () => {
+    await idp.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`survives ${ITERATIONS} SIGKILLs around a refresh`, { timeout: 600_000 }, async () => {
+    const sqlitePath = join(dir, 'tokens.sqlite');
+    const options = { ...managerOptions(idp, 'post'), store: undefined };
+    const store = new Keyv({ store: new SqliteStore({ path: sqlitePath }) });
+    const lock = createSqliteLock({ database: sqlitePath, leaseTtlMs: 1_000 });
+    const tokens = await createTokenManager({ ...options, store, lock });
+    const outcomes = { working: 0, rotationLost: 0, killedMidFlight: 0 };
+
+    async function lane(lane: number): Promise<void> {
+      const key = `crash-${lane}`;
+      await connect(tokens, idp, key);
+      for (let i = lane; i < ITERATIONS; i += LANES) {
+        const child = fork(join(import.meta.dirname, 'support', 'crash-worker.ts'), [JSON.stringify({ options, sqlitePath, key })], {
+          execArgv: ['--conditions=source'],
+          stdio: 'ignore',
+        });
+        await new Promise<void>((resolve, reject) => {
+          child.once('message', () => resolve());
+          child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
+        });
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 120));
+        await kill(child);
+
+        // What the server says: is the stored refresh token still the live one?
+        const stored = JSON.parse((await store.get(`grant:${key}`)) as string) as { refreshToken: string; refreshStartedAt?: number };
+        if (stored.refreshStartedAt !== undefined) outcomes.killedMidFlight++;
+        const lostAtServer = idp.refreshTokenState(stored.refreshToken) === 'consumed';
+        // A manager with an empty cache, as after a restart: a forced refresh goes to the server.
+        const checker = await createTokenManager({ ...options, store, lock });
+        try {
+          await checker.getAccessToken(key, { forceRefresh: true });
+          assert.ok(!lostAtServer, `iteration ${i}: the rotation was lost at the server but not reported`);
+          outcomes.working++;
+        } catch (error) {
+          assert.ok(error instanceof ReauthRequiredError && error.reason === 'rotation_lost', `iteration ${i}: ${String(error)}`);
+          assert.ok(lostAtServer, `iteration ${i}: rotation_lost reported while the stored token was live`);
+          outcomes.rotationLost++;
+          await connect(tokens, idp, key);
+        } finally {
+          await checker.close();
+        }
+      }
+    }
+
+    try {
+      await Promise.all(Array.from({ length: LANES }, (_, lane) => lane)).then((lanes) => Promise.all(lanes.map(lane)));
+    } finally {
+      await tokens.close();
+      await lock.close?.();
+      await store.disconnect();
+    }
+    console.log(`crash test: ${ITERATIONS} kills; grant working after ${outcomes.working}, rotation lost and reported after ${outcomes.rotationLost}; `
+      + `${outcomes.killedMidFlight} kills left an in-flight marker; refresh requests ${idp.counters.refreshRequests}, `
+      + `refresh tokens presented twice ${idp.counters.reusedRefreshTokens}, invalid_grant ${idp.counters.refreshErrors.invalid_grant ?? 0}`);
+    assert.equal(outcomes.working + outcomes.rotationLost, ITERATIONS);
+    assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token was ever presented twice');
+  });
+});
+
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
