@@ -3,9 +3,10 @@
  * {@link Section} and listing it here.
  * @module
  */
+import { fleet } from './fleet.ts';
 import { hotPath } from './hot-path.ts';
 import { refreshCoalescing } from './refresh-coalescing.ts';
 import { refreshWindow } from './refresh-window.ts';
 import type { Section } from './section.ts';
 
-export const sections: readonly Section[] = [hotPath, refreshCoalescing, refreshWindow];
+export const sections: readonly Section[] = [hotPath, refreshCoalescing, refreshWindow, fleet];

@@ -1,0 +1,384 @@
+/**
+ * Fleet-safe refresh: many processes (and hosts) share one grant through Redis, PostgreSQL or the
+ * SQLite file, against the real authorization server, which rotates the refresh token on every use
+ * and revokes the whole grant when a used one comes back. Every count is taken at the server.
+ *
+ * The fleet is real child processes (test/support/fleet-worker.ts); their clock is set by this
+ * process, so "the access token expired" is a message, not a wait.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTokenManager, type TokenManager } from 'offline-tokens';
+import { startAuthorizationServer, type AuthorizationServer, type TokenEndpointFault } from './support/authorization-server.ts';
+import { openBackend, spawnFleet, summarize, type FleetBackend, type FleetMember, type FleetWorkerConfig, type RoundResult } from './support/fleet-worker.ts';
+import { connect, managerOptions } from './support/harness.ts';
+import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
+
+const HOUR_MS = 3_600_000;
+const WORKERS = 8;
+const CALLERS = 100;
+const ROUNDS = 20;
+/** Lease of the lock in the crash tests: how long a killed holder blocks the others. */
+const LEASE_TTL_MS = 2_000;
+/** How long the token endpoint holds the killed process's request (longer than the lease). */
+const FAULT_MS = 3_000;
+/** The fleet's request timeout in the crash tests: longer than the held request. */
+const REQUEST_TIMEOUT_MS = FAULT_MS + 1_000;
+
+type BackendName = 'redis' | 'postgres' | 'sqlite-file';
+
+let idp: AuthorizationServer;
+let redis: RedisServer;
+let postgres: PostgresServer;
+let dir: string;
+const spawned = new Set<FleetMember>();
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'offline-tokens-fleet-'));
+  [idp, redis, postgres] = await Promise.all([startAuthorizationServer(), startRedis(), startPostgres()]);
+});
+
+after(async () => {
+  await Promise.all([...spawned].map((member) => member.kill()));
+  await Promise.all([idp?.close(), redis?.stop(), postgres?.stop()]);
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+function backendOf(name: BackendName, key: string): FleetBackend {
+  switch (name) {
+    case 'redis':
+      return { kind: 'redis', url: redis.url };
+    case 'postgres':
+      return { kind: 'postgres', connectionString: postgres.connectionString };
+    case 'sqlite-file':
+      return { kind: 'sqlite', sqlitePath: join(dir, `${key}.sqlite`) };
+  }
+}
+
+/** A manager in this process on the fleet's backend, with its own connections and cache (another host). */
+async function hostManager(backend: FleetBackend, now: () => number, leaseTtlMs?: number): Promise<{ tokens: TokenManager; close(): Promise<void> }> {
+  const opened = await openBackend(backend, leaseTtlMs);
+  const tokens = await createTokenManager(managerOptions(idp, 'post', { ...opened.options, now }));
+  return {
+    tokens,
+    async close() {
+      await tokens.close();
+      await opened.close();
+    },
+  };
+}
+
+/** Lease and request timeout of the crash tests, and where token requests go. */
+interface CrashSettings {
+  leaseTtlMs: number;
+  requestTimeoutMs: number;
+  tokenEndpointVia?: string;
+}
+
+const crashSettings: CrashSettings = { leaseTtlMs: LEASE_TTL_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS };
+
+async function startFleet(backend: FleetBackend, key: string, now: number, settings?: CrashSettings): Promise<FleetMember[]> {
+  const config: FleetWorkerConfig = {
+    issuer: idp.issuer,
+    client: idp.clients.post,
+    redirectUri: idp.redirectUri,
+    backend,
+    key,
+    now,
+    ...settings,
+  };
+  const members = await spawnFleet(config, WORKERS);
+  for (const member of members) spawned.add(member);
+  return members;
+}
+
+async function stopFleet(members: readonly FleetMember[]): Promise<void> {
+  await Promise.all(members.map(async (member) => {
+    await member.close();
+    spawned.delete(member);
+  }));
+}
+
+/** What all the callers of one round saw, across the fleet. */
+interface FleetRound {
+  tokens: Set<string>;
+  errors: string[];
+  reasons: Set<string>;
+  latenciesMs: number[];
+  refreshes: Array<NonNullable<RoundResult['refresh']>>;
+}
+
+async function fleetRound(members: readonly FleetMember[], now: number): Promise<FleetRound> {
+  const results = await Promise.all(members.map((member) => member.round(now, CALLERS)));
+  return {
+    tokens: new Set(results.flatMap((result) => result.tokens)),
+    errors: results.flatMap((result) => result.errors),
+    reasons: new Set(results.flatMap((result) => result.reasons)),
+    latenciesMs: results.flatMap((result) => result.latenciesMs),
+    refreshes: results.flatMap((result) => (result.refresh === undefined ? [] : [result.refresh])),
+  };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/**
+ * A proxy in front of the token endpoint that reads each request whole and then forwards it on its
+ * own connection, whether or not the client is still there: like a buffering load balancer, or a
+ * server that does not cancel work when its client goes away. `holdMs` delays the next requests.
+ */
+interface BufferingProxy {
+  url: string;
+  holdMs: number[];
+  /** Requests read whole from their client. */
+  received: number;
+  /** Requests the server has answered (the answer may have had nobody left to go to). */
+  forwarded: number;
+  close(): Promise<void>;
+}
+
+async function startBufferingProxy(target: string): Promise<BufferingProxy> {
+  const server = createServer();
+  const proxy: BufferingProxy = {
+    url: '',
+    holdMs: [],
+    received: 0,
+    forwarded: 0,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    proxy.received++;
+    const holdMs = proxy.holdMs.shift();
+    if (holdMs !== undefined) await sleep(holdMs);
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name))) as Record<string, string>;
+    const response = await fetch(new URL(req.url ?? '/', target), { method: req.method, headers, body: Buffer.concat(chunks) });
+    const body = Buffer.from(await response.arrayBuffer());
+    proxy.forwarded++;
+    if (res.destroyed) return;
+    res.writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/json' });
+    res.end(body);
+  };
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    res.on('error', () => {});
+    forward(req, res).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return proxy;
+}
+
+const format = (ms: number): string => `${ms.toFixed(1)} ms`;
+
+describe(`fleet: ${WORKERS} processes × ${CALLERS} callers share one grant`, () => {
+  for (const name of ['redis', 'postgres', 'sqlite-file'] as const) {
+    it(`${name}: ${ROUNDS} expiries → ${ROUNDS} refresh requests, no invalid_grant, every caller gets the new token, grant alive`, { timeout: 180_000 }, async () => {
+      const key = `fleet-${name}`;
+      const backend = backendOf(name, key);
+      let now = Date.now();
+      const host = await hostManager(backend, () => now);
+      let members: FleetMember[] = [];
+      try {
+        await connect(host.tokens, idp, key);
+        let previous = await host.tokens.getAccessToken(key);
+        members = await startFleet(backend, key, now);
+        idp.resetCounters();
+        const latenciesMs: number[] = [];
+        const refreshMs: number[] = [];
+        for (let round = 1; round <= ROUNDS; round++) {
+          now += HOUR_MS; // past the 3600 s access token's expiry, for every process at once
+          const result = await fleetRound(members, now);
+          assert.deepEqual(result.errors, [], `round ${round}: no caller failed`);
+          assert.equal(result.tokens.size, 1, `round ${round}: all ${WORKERS * CALLERS} callers got the same token`);
+          const [token] = result.tokens as Set<string>;
+          assert.notEqual(token, previous, `round ${round}: a new token`);
+          assert.ok(idp.issuedTokens.has(token!), `round ${round}: issued by the server`);
+          assert.equal(idp.counters.refreshRequests, round, `round ${round}: one refresh request per expiry`);
+          assert.equal(result.refreshes.length, 1, `round ${round}: one process refreshed, the others adopted`);
+          previous = token!;
+          latenciesMs.push(...result.latenciesMs);
+          refreshMs.push(result.refreshes[0]!.totalMs);
+        }
+        const requests = idp.counters.refreshRequests;
+        assert.equal(requests, ROUNDS);
+        assert.equal(idp.counters.refreshSuccesses, ROUNDS);
+        assert.equal(idp.counters.refreshErrors.invalid_grant ?? 0, 0);
+        assert.deepEqual(idp.counters.refreshErrors, {});
+        assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
+
+        now += HOUR_MS;
+        assert.notEqual(await host.tokens.getAccessToken(key), previous);
+        assert.equal(idp.counters.refreshSuccesses, ROUNDS + 1, 'the grant is alive: one more refresh succeeds');
+
+        const [p50, p99] = summarize(latenciesMs);
+        const [refreshP50, refreshP99] = summarize(refreshMs);
+        console.log(`fleet ${name}: ${requests / ROUNDS} refresh request(s) per expiry (${requests} for ${ROUNDS} expiries), `
+          + `caller wait p50 ${format(p50)} p99 ${format(p99)} over ${latenciesMs.length} callers, `
+          + `fleet refresh end to end p50 ${format(refreshP50)} p99 ${format(refreshP99)}`);
+      } finally {
+        await stopFleet(members);
+        await host.close();
+      }
+    });
+  }
+});
+
+describe('fleet: a process killed with SIGKILL while it holds the lock mid-refresh', () => {
+  const cases: Array<[BackendName, TokenEndpointFault['kind']]> = [
+    ['redis', 'delay'],
+    ['redis', 'slow-response'],
+    ['sqlite-file', 'delay'],
+    ['sqlite-file', 'slow-response'],
+  ];
+  for (const [name, kind] of cases) {
+    // `delay` holds the request before the server reads it; the test server (Node's http) drops a
+    // request whose client went away, so it is never processed. `slow-response` processes it at once
+    // and holds the answer, which dies with the process.
+    const outcome = kind === 'delay'
+      ? 'request never processed: the others refresh after the lease ran out'
+      : 'server rotated, response lost with the process: the others end with rotation_lost';
+    it(`${name}, ${kind}: ${outcome}; no refresh token presented twice`, { timeout: 60_000 }, async () => {
+      const key = `killed-${name}-${kind}`;
+      const backend = backendOf(name, key);
+      let now = Date.now();
+      const host = await hostManager(backend, () => now, LEASE_TTL_MS);
+      let members: FleetMember[] = [];
+      try {
+        await connect(host.tokens, idp, key);
+        members = await startFleet(backend, key, now, crashSettings);
+        const [victim, ...others] = members as [FleetMember, ...FleetMember[]];
+        idp.resetCounters();
+
+        now += HOUR_MS;
+        idp.faults.push(kind === 'delay' ? { kind: 'delay', ms: FAULT_MS } : { kind: 'slow-response', ms: FAULT_MS });
+        const doomed = victim.round(now, CALLERS).then(() => 'answered', () => 'killed');
+        // The victim holds the lock and its refresh request is at the server (held, or processed and its answer held).
+        if (kind === 'delay') await until(() => idp.faults.length === 0, 'the refresh request to reach the token endpoint');
+        else await until(() => idp.counters.refreshSuccesses === 1, 'the server to rotate');
+        const faultStartedAt = Date.now();
+        await victim.kill();
+        assert.equal(await doomed, 'killed');
+
+        const result = await fleetRound(others, now);
+        if (kind === 'delay') {
+          assert.deepEqual(result.errors, [], 'every remaining caller got a token');
+          assert.equal(result.tokens.size, 1);
+          assert.equal(idp.counters.refreshSuccesses, 1);
+          assert.ok(idp.counters.introspections >= 1, 'the in-flight marker left by the dead process was checked at the server');
+          // Until the held request has been let through (or dropped), the server could still see it twice.
+          await sleep(Math.max(0, faultStartedAt + FAULT_MS + 500 - Date.now()));
+          assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
+          assert.deepEqual(idp.counters.refreshErrors, {});
+
+          now += HOUR_MS;
+          const next = await fleetRound(others, now);
+          assert.deepEqual(next.errors, [], 'the grant is alive');
+          assert.equal(next.tokens.size, 1);
+          assert.equal(idp.counters.refreshSuccesses, 2);
+        } else {
+          assert.equal(result.tokens.size, 0);
+          assert.equal(result.errors.length, others.length * CALLERS);
+          assert.deepEqual(new Set(result.errors), new Set(['ERR_REAUTH_REQUIRED']));
+          assert.deepEqual(result.reasons, new Set(['rotation_lost']));
+          assert.ok(idp.counters.introspections >= 1, 'the loss was confirmed at the server');
+          assert.equal(idp.counters.refreshRequests, 1, 'the rotated-away refresh token was not sent again');
+          assert.equal((await host.tokens.getGrant(key))?.reauthReason, 'rotation_lost');
+        }
+        assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
+      } finally {
+        await stopFleet(members);
+        await host.close();
+      }
+    });
+  }
+});
+
+describe('fleet: a process killed mid-refresh, its request processed by the server after the lease ran out', () => {
+  // Known hole: the process that takes over finds the dead one's in-flight marker, introspects at
+  // once (the token is still active: the server has not processed the held request yet), and
+  // refreshes with the same refresh token; the held request then arrives as a reuse and the server
+  // revokes the grant. Fix: wait `requestTimeoutMs` before asking about another process's marker, as
+  // after a timed-out request of our own.
+  const todo = 'a request the server processes after the lease ran out is presented a second time';
+  it('redis: the others do not present the same refresh token again', { timeout: 60_000, todo }, async () => {
+    const key = 'killed-processed-late';
+    const backend = backendOf('redis', key);
+    const proxy = await startBufferingProxy(idp.issuer);
+    let now = Date.now();
+    const host = await hostManager(backend, () => now, LEASE_TTL_MS);
+    let members: FleetMember[] = [];
+    try {
+      await connect(host.tokens, idp, key);
+      members = await startFleet(backend, key, now, { ...crashSettings, tokenEndpointVia: proxy.url });
+      const [victim, ...others] = members as [FleetMember, ...FleetMember[]];
+      idp.resetCounters();
+
+      now += HOUR_MS;
+      proxy.holdMs.push(FAULT_MS);
+      const doomed = victim.round(now, CALLERS).then(() => 'answered', () => 'killed');
+      await until(() => proxy.received === 1, 'the refresh request to reach the proxy');
+      await victim.kill();
+      assert.equal(await doomed, 'killed');
+
+      const result = await fleetRound(others, now);
+      await until(() => proxy.forwarded === proxy.received, 'the held request to be processed');
+      console.log(`processed late: remaining callers got ${result.tokens.size} token(s), errors ${[...new Set(result.errors)].join(',') || 'none'} ${[...result.reasons].join(',')}; `
+        + `server saw ${idp.counters.refreshRequests} refresh requests, ${idp.counters.reusedRefreshTokens} reused, errors ${JSON.stringify(idp.counters.refreshErrors)}`);
+      assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
+    } finally {
+      await stopFleet(members);
+      await host.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe('a second host with its own in-memory cache, sharing store and lock', () => {
+  for (const name of ['redis', 'postgres', 'sqlite-file'] as const) {
+    it(`${name}: adopts the first host's refreshed token from the store without a server request`, async () => {
+      const key = `second-host-${name}`;
+      const backend = backendOf(name, key);
+      let now = Date.now();
+      const first = await hostManager(backend, () => now);
+      const second = await hostManager(backend, () => now);
+      try {
+        await connect(first.tokens, idp, key);
+        const original = await first.tokens.getAccessToken(key);
+        assert.equal(await second.tokens.getAccessToken(key), original, 'read from the store');
+        idp.resetCounters();
+
+        now += HOUR_MS;
+        const refreshed = await first.tokens.getAccessToken(key);
+        assert.notEqual(refreshed, original);
+        assert.equal(idp.counters.refreshRequests, 1);
+        assert.equal(await second.tokens.getAccessToken(key), refreshed, 'adopted from the store');
+        assert.equal(idp.counters.refreshRequests, 1, 'no request from the second host');
+
+        now += HOUR_MS;
+        const [a, b] = await Promise.all([first.tokens.getAccessToken(key), second.tokens.getAccessToken(key)]);
+        assert.equal(a, b, 'both hosts at once: one refresh, one token');
+        assert.notEqual(a, refreshed);
+        assert.equal(idp.counters.refreshRequests, 2);
+        assert.equal(idp.counters.reusedRefreshTokens, 0);
+      } finally {
+        await second.close();
+        await first.close();
+      }
+    });
+  }
+});

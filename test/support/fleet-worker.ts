@@ -1,0 +1,334 @@
+/**
+ * One process of a simulated fleet: a token manager on a shared backend (Redis, PostgreSQL or the
+ * SQLite file), driven by its parent over IPC with a clock the parent sets.
+ *
+ * Run as a child: `spawn(process.execPath, ['--conditions=source', fleetWorkerPath, JSON.stringify(config)],
+ * { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })`, or use {@link spawnFleet}. Protocol:
+ * - worker → parent `{ type: 'ready' }` once the manager is created (discovery done);
+ * - parent → worker `{ type: 'round', now, callers }`: sets the clock to `now`, fires `callers`
+ *   concurrent `getAccessToken(key)` and answers {@link RoundResult} (`type: 'done'`);
+ * - parent → worker `{ type: 'close' }`: closes the manager and the backend, answers `{ type: 'closed' }`, exits.
+ * The worker exits by itself when its parent goes away (IPC disconnect).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import type Keyv from 'keyv';
+import { createTokenManager, type GrantLock, type TokenManager, type TokenManagerOptions } from 'offline-tokens';
+
+/** Where the fleet keeps its grants and locks. */
+export type FleetBackend =
+  /** `createRedisStore` + `createRedisLock` from `offline-tokens/redis`. */
+  | { kind: 'redis'; url: string }
+  /** `new Keyv({ store: new KeyvPostgres({ uri }) })` + `createPostgresLock` from `offline-tokens/postgres`. */
+  | { kind: 'postgres'; connectionString: string }
+  /** The default store on this file with its built-in SQLite lock (or a `createSqliteLock` on the same file when `leaseTtlMs` is set). */
+  | { kind: 'sqlite'; sqlitePath: string };
+
+/** How a worker builds its manager. JSON: passed as the worker's argument. */
+export interface FleetWorkerConfig {
+  issuer: string;
+  client: { clientId: string; clientSecret?: string };
+  redirectUri: string;
+  backend: FleetBackend;
+  /** Lease of the cross-process lock. Default: the lock's own (30 000). */
+  leaseTtlMs?: number;
+  /** The manager's `requestTimeoutMs`. Default: the manager's own (10 000). */
+  requestTimeoutMs?: number;
+  /** The grant every caller asks for. */
+  key: string;
+  /** The clock's value until the first round, epoch ms. */
+  now: number;
+  /**
+   * Send token endpoint requests to this origin instead (a test proxy in front of the server); the
+   * rest (discovery, introspection) goes to the server directly.
+   */
+  tokenEndpointVia?: string;
+}
+
+/** parent → worker. */
+export type FleetCommand =
+  | { type: 'round'; now: number; callers: number }
+  | { type: 'close' };
+
+/** What a round saw in one worker. */
+export interface RoundResult {
+  type: 'done';
+  /** The distinct access tokens the callers got. */
+  tokens: string[];
+  /** `code` of every caller that failed (`ERR_REAUTH_REQUIRED`, ...), one entry per failed caller. */
+  errors: string[];
+  /** The distinct `reason`s of the `ReauthRequiredError`s among them. */
+  reasons: string[];
+  /** p50, p99 and max of the callers' waits, ms. */
+  waitsMs: [number, number, number];
+  /** Every caller's wait, ms. */
+  latenciesMs: number[];
+  /** Present when this worker refreshed the grant in this round (its manager emitted `refreshed`). */
+  refresh?: {
+    /** First caller fired → `refreshed` emitted: lock + server + persist, ms. */
+    totalMs: number;
+    /** Waiting for the cross-process lock (the last acquisition before the refresh), ms; absent for the built-in SQLite lock. */
+    lockWaitMs?: number;
+    /** The token endpoint request, from send to response headers, ms. */
+    serverMs?: number;
+  };
+}
+
+/** worker → parent. */
+export type FleetReply = { type: 'ready' } | RoundResult | { type: 'closed' } | { type: 'error'; message: string };
+
+/** What a manager needs from a backend, and how to release it. */
+export interface OpenedBackend {
+  options: Pick<TokenManagerOptions, 'store' | 'lock' | 'sqlitePath'>;
+  /** Closes what the manager does not close itself (a store or lock passed to it). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store and lock a fleet member uses on `backend`, as a user would configure them.
+ * `wrapLock` sees the lock before the manager does (for timing).
+ */
+export async function openBackend(backend: FleetBackend, leaseTtlMs?: number, wrapLock: (lock: GrantLock) => GrantLock = (lock) => lock): Promise<OpenedBackend> {
+  const leaseOptions = leaseTtlMs === undefined ? {} : { leaseTtlMs };
+  switch (backend.kind) {
+    case 'redis': {
+      const { createRedisLock, createRedisStore } = await import('offline-tokens/redis');
+      const store = createRedisStore({ url: backend.url });
+      const lock = createRedisLock({ url: backend.url }, leaseOptions);
+      return { options: { store, lock: wrapLock(lock) }, close: () => closeBoth(store, lock) };
+    }
+    case 'postgres': {
+      const [{ default: Keyv }, { default: KeyvPostgres }, { createPostgresLock }] = await Promise.all([
+        import('keyv'),
+        import('@keyv/postgres'),
+        import('offline-tokens/postgres'),
+      ]);
+      const store = new Keyv({ store: new KeyvPostgres({ uri: backend.connectionString }) });
+      const lock = createPostgresLock({ connectionString: backend.connectionString }, leaseOptions);
+      return { options: { store, lock: wrapLock(lock) }, close: () => closeBoth(store, lock) };
+    }
+    case 'sqlite': {
+      if (leaseTtlMs === undefined) {
+        // The manager opens the file, its built-in lock on it, and closes both.
+        return { options: { store: undefined, sqlitePath: backend.sqlitePath }, close: async () => {} };
+      }
+      // The built-in lock's lease is not configurable: the same lock table, through its own connection.
+      const { createSqliteLock } = await import('offline-tokens');
+      const lock = createSqliteLock({ database: backend.sqlitePath, ...leaseOptions });
+      return { options: { store: undefined, sqlitePath: backend.sqlitePath, lock: wrapLock(lock) }, close: async () => lock.close?.() };
+    }
+  }
+}
+
+async function closeBoth(store: Keyv, lock: GrantLock): Promise<void> {
+  await Promise.allSettled([store.disconnect(), lock.close?.()]);
+}
+
+/** p50, p99 and max by nearest rank. */
+export function summarize(values: readonly number[]): [number, number, number] {
+  if (values.length === 0) return [Number.NaN, Number.NaN, Number.NaN];
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return [rank(50), rank(99), sorted[sorted.length - 1]!];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent side
+
+/** A running worker. */
+export interface FleetMember {
+  readonly child: ChildProcess;
+  /** Runs a round; rejects if the worker dies first. */
+  round(now: number, callers: number): Promise<RoundResult>;
+  /** SIGKILL, resolved once the process is gone. */
+  kill(): Promise<void>;
+  /** Closes the manager and lets the process exit (kills it if it does not answer). */
+  close(): Promise<void>;
+}
+
+export const fleetWorkerPath = join(import.meta.dirname, 'fleet-worker.ts');
+
+/** Spawns `count` workers with `config` and resolves once all are ready. */
+export async function spawnFleet(config: FleetWorkerConfig, count: number): Promise<FleetMember[]> {
+  const members = Array.from({ length: count }, () => spawnMember(config));
+  const ready = await Promise.allSettled(members.map((member) => member.ready));
+  const failed = ready.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(members.map((member) => member.kill()));
+    throw failed.reason;
+  }
+  return members;
+}
+
+function spawnMember(config: FleetWorkerConfig): FleetMember & { ready: Promise<void> } {
+  const child = spawn(process.execPath, ['--conditions=source', fleetWorkerPath, JSON.stringify(config)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let waiting: { resolve: (reply: FleetReply) => void; reject: (error: Error) => void } | undefined;
+  const next = (): Promise<FleetReply> => new Promise((resolve, reject) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      reject(new Error(`fleet worker ${child.pid} is gone`));
+      return;
+    }
+    waiting = { resolve, reject };
+  });
+  child.on('message', (reply: FleetReply) => {
+    const current = waiting;
+    waiting = undefined;
+    if (reply.type === 'error') current?.reject(new Error(`fleet worker ${child.pid}: ${reply.message}`));
+    else current?.resolve(reply);
+  });
+  child.once('exit', (code, signal) => {
+    waiting?.reject(new Error(`fleet worker ${child.pid} exited (${signal ?? code})`));
+    waiting = undefined;
+  });
+  const ready = next().then(() => undefined);
+  const send = (command: FleetCommand): void => {
+    child.send(command);
+  };
+  return {
+    child,
+    ready,
+    async round(now, callers) {
+      const reply = next();
+      send({ type: 'round', now, callers });
+      const result = await reply;
+      if (result.type !== 'done') throw new Error(`fleet worker ${child.pid} answered ${result.type} to a round`);
+      return result;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      try {
+        const reply = next().catch(() => undefined);
+        send({ type: 'close' });
+        await reply;
+        await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child side
+
+/** What one caller got. */
+interface CallerOutcome {
+  token?: string;
+  code?: string;
+  reason?: string | undefined;
+  waitMs: number;
+}
+
+interface RefreshTiming {
+  startedAt: number;
+  lockWaitMs?: number;
+  serverMs?: number;
+  totalMs?: number;
+}
+
+async function main(config: FleetWorkerConfig): Promise<void> {
+  let nowMs = config.now;
+  let timing: RefreshTiming | undefined;
+  const timedLock = (lock: GrantLock): GrantLock => ({
+    withLock(key, fn, options) {
+      const asked = performance.now();
+      return lock.withLock(key, (lease) => {
+        if (timing !== undefined && key === config.key) timing.lockWaitMs = performance.now() - asked;
+        return fn(lease);
+      }, options);
+    },
+    close: () => lock.close?.() ?? Promise.resolve(),
+  });
+  const backend = await openBackend(config.backend, config.leaseTtlMs, timedLock);
+  const tokens: TokenManager = await createTokenManager({
+    issuer: config.issuer,
+    clientId: config.client.clientId,
+    clientSecret: config.client.clientSecret,
+    redirectUri: config.redirectUri,
+    allowInsecureRequests: true,
+    retryMinDelayMs: 10,
+    ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
+    ...backend.options,
+    now: () => nowMs,
+    fetch: async (url, init) => {
+      const target = new URL(url);
+      const isTokenRequest = init.method === 'POST' && target.pathname === '/token';
+      const sent = performance.now();
+      try {
+        return await globalThis.fetch(isTokenRequest && config.tokenEndpointVia !== undefined ? new URL(target.pathname, config.tokenEndpointVia) : url, init);
+      } finally {
+        if (timing !== undefined && isTokenRequest) timing.serverMs = performance.now() - sent;
+      }
+    },
+  });
+  tokens.on('refreshed', ({ key }) => {
+    if (timing !== undefined && key === config.key) timing.totalMs = performance.now() - timing.startedAt;
+  });
+
+  const reply = (message: FleetReply): void => {
+    process.send?.(message);
+  };
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (command: FleetCommand) => {
+    if (command.type === 'close') {
+      void (async () => {
+        await tokens.close().catch(() => {});
+        await backend.close();
+        reply({ type: 'closed' });
+        process.disconnect();
+      })();
+      return;
+    }
+    nowMs = command.now;
+    void round(command.callers).then(reply, (error: unknown) => reply({ type: 'error', message: String(error) }));
+  });
+
+  async function round(callers: number): Promise<RoundResult> {
+    const current: RefreshTiming = { startedAt: performance.now() };
+    timing = current;
+    const outcomes = await Promise.all(Array.from({ length: callers }, async (): Promise<CallerOutcome> => {
+      const calledAt = performance.now();
+      try {
+        const token = await tokens.getAccessToken(config.key);
+        return { token, waitMs: performance.now() - calledAt };
+      } catch (error) {
+        const { code, reason } = error as { code?: string; reason?: string };
+        return { code: code ?? String(error), reason, waitMs: performance.now() - calledAt };
+      }
+    }));
+    const latenciesMs = outcomes.map((outcome) => outcome.waitMs);
+    const result: RoundResult = {
+      type: 'done',
+      tokens: [...new Set(outcomes.flatMap((outcome) => (outcome.token === undefined ? [] : [outcome.token])))],
+      errors: outcomes.flatMap((outcome) => (outcome.code === undefined ? [] : [outcome.code])),
+      reasons: [...new Set(outcomes.flatMap((outcome) => (outcome.reason === undefined ? [] : [outcome.reason])))],
+      waitsMs: summarize(latenciesMs),
+      latenciesMs,
+    };
+    if (current.totalMs !== undefined) {
+      result.refresh = { totalMs: current.totalMs, lockWaitMs: current.lockWaitMs, serverMs: current.serverMs };
+    }
+    return result;
+  }
+
+  reply({ type: 'ready' });
+}
+
+if (import.meta.main) {
+  try {
+    await main(JSON.parse(process.argv[2]!) as FleetWorkerConfig);
+  } catch (error) {
+    const message: FleetReply = { type: 'error', message: error instanceof Error ? error.stack ?? error.message : String(error) };
+    if (process.send === undefined) throw error;
+    process.send(message, () => process.exit(1));
+  }
+}
