@@ -20,6 +20,8 @@ import { openBackend, spawnFleet, summarize, type FleetBackend, type FleetMember
 import { connect, managerOptions } from './support/harness.ts';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
 
+// Tokens are compared with assert.ok, never assert.equal: a failure must not print a token (npm test's leak check).
+
 const HOUR_MS = 3_600_000;
 const WORKERS = 8;
 const CALLERS = 100;
@@ -206,7 +208,7 @@ describe(`fleet: ${WORKERS} processes × ${CALLERS} callers share one grant`, ()
           assert.deepEqual(result.errors, [], `round ${round}: no caller failed`);
           assert.equal(result.tokens.size, 1, `round ${round}: all ${WORKERS * CALLERS} callers got the same token`);
           const [token] = result.tokens as Set<string>;
-          assert.notEqual(token, previous, `round ${round}: a new token`);
+          assert.ok(token !== previous, `round ${round}: a new token`);
           assert.ok(idp.issuedTokens.has(token!), `round ${round}: issued by the server`);
           assert.equal(idp.counters.refreshRequests, round, `round ${round}: one refresh request per expiry`);
           assert.equal(result.refreshes.length, 1, `round ${round}: one process refreshed, the others adopted`);
@@ -222,7 +224,7 @@ describe(`fleet: ${WORKERS} processes × ${CALLERS} callers share one grant`, ()
         assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
 
         now += HOUR_MS;
-        assert.notEqual(await host.tokens.getAccessToken(key), previous);
+        assert.ok(await host.tokens.getAccessToken(key) !== previous, 'a new token after the fleet');
         assert.equal(idp.counters.refreshSuccesses, ROUNDS + 1, 'the grant is alive: one more refresh succeeds');
 
         const [p50, p99] = summarize(latenciesMs);
@@ -359,20 +361,20 @@ describe('a second host with its own in-memory cache, sharing store and lock', (
       try {
         await connect(first.tokens, idp, key);
         const original = await first.tokens.getAccessToken(key);
-        assert.equal(await second.tokens.getAccessToken(key), original, 'read from the store');
+        assert.ok(await second.tokens.getAccessToken(key) === original, 'read from the store');
         idp.resetCounters();
 
         now += HOUR_MS;
         const refreshed = await first.tokens.getAccessToken(key);
-        assert.notEqual(refreshed, original);
+        assert.ok(refreshed !== original, 'refreshed');
         assert.equal(idp.counters.refreshRequests, 1);
-        assert.equal(await second.tokens.getAccessToken(key), refreshed, 'adopted from the store');
+        assert.ok(await second.tokens.getAccessToken(key) === refreshed, 'adopted from the store');
         assert.equal(idp.counters.refreshRequests, 1, 'no request from the second host');
 
         now += HOUR_MS;
         const [a, b] = await Promise.all([first.tokens.getAccessToken(key), second.tokens.getAccessToken(key)]);
-        assert.equal(a, b, 'both hosts at once: one refresh, one token');
-        assert.notEqual(a, refreshed);
+        assert.ok(a === b, 'both hosts at once: one refresh, one token');
+        assert.ok(a !== refreshed, 'a new token');
         assert.equal(idp.counters.refreshRequests, 2);
         assert.equal(idp.counters.reusedRefreshTokens, 0);
       } finally {
