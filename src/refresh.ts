@@ -77,15 +77,21 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   if (canAdopt(stored, options.now(), options.refreshWindowMs, request)) return { grant: stored, refreshed: false };
   if (options.now() >= stored.createdAt + options.maxGrantLifetimeMs) return reauth(ctx, stored, 'expired');
 
+  // A marker left by a refresher that died (or gave up) after its request may have reached the
+  // server. That request may even be processed later (a buffering proxy, a slow server): give it the
+  // time of a request, counted from the marker, before asking whether the token is still active.
+  const suspect = stored.refreshStartedAt !== undefined;
+  if (suspect) {
+    const ageMs = options.now() - stored.refreshStartedAt!;
+    await sleep(Math.min(options.requestTimeoutMs, Math.max(0, options.requestTimeoutMs - ageMs)), lease.signal);
+    if (await confirmRotationLost(ctx, stored, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
+  }
+
   // Requests must end before the lease can run out; new attempts stop at `refreshTimeoutMs`.
   const remainingMs = lease.remainingMs();
   const hardDeadlineMs = remainingMs - Math.min(LEASE_MARGIN_MS, remainingMs / 4);
   if (!(hardDeadlineMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
   const deadlineMs = Math.min(options.refreshTimeoutMs, hardDeadlineMs);
-
-  // A marker left by a refresher that died (or gave up) after its request may have reached the server.
-  const suspect = stored.refreshStartedAt !== undefined;
-  if (suspect && await confirmRotationLost(ctx, stored, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
 
   const startedAt = options.now();
   const attemptsEndAt = performance.now() + deadlineMs;
