@@ -13,7 +13,7 @@ import {
   type StartAuthorizationOptions,
 } from './authorization.ts';
 import { canAdopt } from './adopt.ts';
-import { ClosedError, ConfigurationError, ReauthRequiredError, TokenManagerError, type ReauthReason } from './errors.ts';
+import { ClosedError, ConfigurationError, ReauthRequiredError, ServerUnavailableError, TokenManagerError, type ReauthReason } from './errors.ts';
 import type { TokenManagerEventName, TokenManagerEvents } from './events.ts';
 import { tokenState } from './expiry.ts';
 import { GrantCache, type CacheEntry } from './grant-cache.ts';
@@ -229,7 +229,7 @@ export class TokenManager {
       this.#cache.delete(key);
       if (failure !== undefined) {
         if (lease.signal.aborted) throw lease.signal.reason;
-        throw new TokenManagerError('ERR_SERVER_UNAVAILABLE', 'The grant was deleted, but the server did not confirm revoking its refresh token', { cause: failure });
+        throw new ServerUnavailableError('The grant was deleted, but the server did not confirm revoking its refresh token', { cause: failure });
       }
     }, { signal });
   }
