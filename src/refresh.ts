@@ -30,6 +30,10 @@ import type { TokenManagerEvents } from './events.ts';
 /** Time kept between the end of a server call and the end of the lease, for the write (at most a quarter of the lease). */
 export const LEASE_MARGIN_MS = 2_000;
 
+/** First and longest interval between store reads while waiting for another process's refresh. */
+const WATCH_MIN_MS = 20;
+const WATCH_MAX_MS = 250;
+
 /** What the refresh transaction needs. @internal */
 export interface RefreshContext {
   store: GrantStore;
@@ -65,8 +69,36 @@ export interface RefreshOutcome {
  * Runs one refresh transaction for `key` under the lock. Returns the grant to serve: adopted from the
  * store when another refresher got there first, else freshly rotated and already persisted.
  */
-export function refreshGrant(ctx: RefreshContext, key: string, request: RefreshRequest, signal: AbortSignal): Promise<RefreshOutcome> {
-  return ctx.lock.withLock(key, (lease) => refreshUnderLock(ctx, key, request, lease), { signal });
+export async function refreshGrant(ctx: RefreshContext, key: string, request: RefreshRequest, signal: AbortSignal): Promise<RefreshOutcome> {
+  // While another process holds the lock, watch the store: once its rotation lands, adopt it and stop
+  // waiting, instead of taking the lock in turn only to read what is already there.
+  const waiting = new AbortController();
+  let acquired = false;
+  let adopted: Grant | undefined;
+  void (async () => {
+    for (let delayMs = WATCH_MIN_MS; ; delayMs = Math.min(2 * delayMs, WATCH_MAX_MS)) {
+      await sleep(delayMs, waiting.signal);
+      const stored = await ctx.store.getGrant(key, waiting.signal).catch(() => undefined);
+      if (acquired || waiting.signal.aborted) return;
+      if (stored !== undefined && canAdopt(stored, ctx.options.now(), ctx.options.refreshWindowMs, request)) {
+        adopted = stored;
+        waiting.abort();
+        return;
+      }
+    }
+  })().catch(() => {});
+  try {
+    return await ctx.lock.withLock(key, (lease) => {
+      acquired = true;
+      return refreshUnderLock(ctx, key, request, lease);
+    }, { signal: AbortSignal.any([signal, waiting.signal]) });
+  } catch (error) {
+    if (adopted !== undefined && !acquired) return { grant: adopted, refreshed: false };
+    throw error;
+  } finally {
+    acquired = true;
+    waiting.abort();
+  }
 }
 
 async function refreshUnderLock(ctx: RefreshContext, key: string, request: RefreshRequest, lease: Lease): Promise<RefreshOutcome> {
