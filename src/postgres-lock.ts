@@ -73,9 +73,10 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
   ).then(
     () => undefined,
     (error: unknown) => {
-      // Two processes creating the table at once: one of them gets a unique violation on the catalog.
+      // Two processes creating the table at once: one of them gets a unique violation on the catalog
+      // (23505), "relation exists" (42P07) or "type exists" (42710, the table's row type).
       const code = (error as { code?: unknown }).code;
-      if (code === '23505' || code === '42P07') return;
+      if (code === '23505' || code === '42P07' || code === '42710') return;
       ready = undefined;
       throw error;
     },

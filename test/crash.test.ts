@@ -46,11 +46,15 @@ describe('crash at any point', () => {
       for (let i = lane; i < ITERATIONS; i += LANES) {
         const child = fork(join(import.meta.dirname, 'support', 'crash-worker.ts'), [JSON.stringify({ options, sqlitePath, key })], {
           execArgv: ['--conditions=source'],
-          stdio: 'ignore',
+          stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        });
+        let stderr = '';
+        child.stderr!.on('data', (chunk: Buffer) => {
+          stderr = (stderr + chunk.toString()).slice(-2_000);
         });
         await new Promise<void>((resolve, reject) => {
           child.once('message', () => resolve());
-          child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
+          child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${stderr}`)));
         });
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 120));
         await kill(child);
