@@ -9,6 +9,7 @@ import { withRequestSignal, createCustomFetch, type ResponseCapture } from './ht
 import { ServerUnavailableError, ConfigurationError, TokenResponseError } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { TokenSet } from './grant.ts';
+import { GaveUp, retryTransient } from './retry.ts';
 
 /** Longest access token lifetime accepted: one year. Longer is treated as a malformed response. */
 export const MAX_EXPIRES_IN_S = 365 * 86_400;
@@ -35,7 +36,8 @@ export async function discover(options: ResolvedOptions, signal?: AbortSignal): 
       : client.None();
   let config: client.Configuration;
   try {
-    config = await withRequestSignal(signal, () => client.discovery(
+    // Discovery is a GET: retrying it is always safe.
+    config = await retryTransient((attemptSignal) => withRequestSignal(attemptSignal, () => client.discovery(
       options.issuer,
       options.clientId,
       { redirect_uris: [options.redirectUri], token_endpoint_auth_method: options.clientAuthMethod },
@@ -45,10 +47,17 @@ export async function discover(options: ResolvedOptions, signal?: AbortSignal): 
         timeout: Math.ceil(options.requestTimeoutMs / 1000),
         ...(options.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : {}),
       },
-    ));
+    )), {
+      deadlineMs: options.refreshTimeoutMs,
+      hardDeadlineMs: Number.POSITIVE_INFINITY,
+      retries: options.maxRetries,
+      minDelayMs: options.retryMinDelayMs,
+      signal: signal ?? new AbortController().signal,
+      now: options.now,
+    });
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    throw new ServerUnavailableError(`OIDC discovery of ${options.issuer.href} failed`, { cause: error });
+    throw new ServerUnavailableError(`OIDC discovery of ${options.issuer.href} failed`, { cause: error instanceof GaveUp ? error.lastError : error });
   }
   config[client.customFetch] = customFetch;
   config.timeout = Math.ceil(options.requestTimeoutMs / 1000);

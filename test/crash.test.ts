@@ -34,7 +34,7 @@ describe('crash at any point', () => {
   it(`survives ${ITERATIONS} SIGKILLs around a refresh`, { timeout: 600_000 }, async () => {
     const sqlitePath = join(dir, 'tokens.sqlite');
     // A short request timeout: after a kill the next refresher waits up to this long from the marker.
-    const options = { ...managerOptions(idp, 'post', { requestTimeoutMs: 1_000 }), store: undefined };
+    const options = { ...managerOptions(idp, 'post', { requestTimeoutMs: 2_000 }), store: undefined };
     const store = new Keyv({ store: new SqliteStore({ path: sqlitePath }) });
     const lock = createSqliteLock({ database: sqlitePath, leaseTtlMs: 1_000 });
     const tokens = await createTokenManager({ ...options, store, lock });
