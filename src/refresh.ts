@@ -216,6 +216,8 @@ async function handleFailure(ctx: RefreshContext, stored: Grant, error: unknown,
   const { key } = stored;
   if (error instanceof RotationLost) return reauth(ctx, stored, 'rotation_lost');
   const failure = classifyFailure(error instanceof GaveUp ? error.lastError : error, ctx.options.now());
+  // The last attempt itself may have reached the server (e.g. aborted in flight at the lease bound).
+  if (failure.kind === 'transient' && failure.mayHaveReachedServer) reachedServer = true;
   if (failure.kind === 'invalid_grant' && !(error instanceof GaveUp)) {
     // A lost race is not a revocation: another refresher may have rotated the token meanwhile.
     const current = await ctx.store.getGrant(key, lease.signal);
