@@ -9,6 +9,7 @@ import { CallbackError, TokenManagerError, TokenResponseError } from './errors.t
 import { createGrant, type Grant } from './grant.ts';
 import { exchangeCode, type OAuthClient } from './oauth.ts';
 import type { ResolvedOptions } from './options.ts';
+import type { GrantLock } from './lock.ts';
 import type { GrantStore } from './store.ts';
 import { withRequiredScopes } from './options.ts';
 
@@ -33,6 +34,8 @@ export interface AuthorizationRequest {
 export interface AuthorizationContext {
   oauth: OAuthClient;
   store: GrantStore;
+  /** The grant is written under its lock, so it never interleaves with a refresh of the grant it replaces. */
+  lock: GrantLock;
   options: ResolvedOptions;
 }
 
@@ -108,7 +111,7 @@ export async function completeAuthorization(ctx: AuthorizationContext, callbackU
     requestedScope: pending.scope,
     refreshTokenLifetimeMs: options.refreshTokenLifetimeMs,
   }, receivedAt);
-  await ctx.store.setGrant(grant, signal);
+  await ctx.lock.withLock(grant.key, (lease) => ctx.store.setGrant(grant, lease.signal), { signal });
   return grant;
 }
 

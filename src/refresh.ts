@@ -24,7 +24,7 @@ import type { Lease, GrantLock } from './lock.ts';
 import type { ResponseCapture } from './http.ts';
 import { isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from './oauth.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { GrantStore } from './store.ts';
+import { StaleWrite, type GrantStore } from './store.ts';
 import type { TokenManagerEvents } from './events.ts';
 
 /** Time kept between the end of a server call and the end of the lease, for the write (at most a quarter of the lease). */
@@ -50,9 +50,12 @@ export interface RefreshContext {
  */
 export class PersistFailed extends StoreError {
   declare readonly grant: Grant;
-  constructor(grant: Grant, cause: unknown) {
+  /** The refresh token the grant was rotated from: the fence of its later write. */
+  declare readonly rotatedFrom: string;
+  constructor(grant: Grant, rotatedFrom: string, cause: unknown) {
     super('The store failed while persisting a rotated refresh token; it is kept in memory and the write is retried', { cause });
     Object.defineProperty(this, 'grant', { value: grant, enumerable: false });
+    Object.defineProperty(this, 'rotatedFrom', { value: rotatedFrom, enumerable: false });
   }
 }
 
@@ -94,11 +97,19 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
     }, { signal: AbortSignal.any([signal, waiting.signal]) });
   } catch (error) {
     if (adopted !== undefined && !acquired) return { grant: adopted, refreshed: false };
+    if (error instanceof StaleWrite) return adoptNewer(key, error.current);
     throw error;
   } finally {
     acquired = true;
     waiting.abort();
   }
+}
+
+/** A fenced write lost to a newer grant (another rotation, a new consent) or to a revocation. */
+function adoptNewer(key: string, current: Grant | undefined): RefreshOutcome {
+  if (current === undefined) throw new ReauthRequiredError(key, 'no_grant');
+  if (current.status !== 'active') throw new ReauthRequiredError(key, current.reauthReason ?? 'invalid_grant');
+  return { grant: current, refreshed: false };
 }
 
 async function refreshUnderLock(ctx: RefreshContext, key: string, request: RefreshRequest, lease: Lease): Promise<RefreshOutcome> {
@@ -127,7 +138,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
 
   const startedAt = options.now();
   const attemptsEndAt = performance.now() + deadlineMs;
-  await store.setGrant({ ...stored, refreshStartedAt: startedAt }, lease.signal);
+  await store.setGrant({ ...stored, refreshStartedAt: startedAt }, lease.signal, { refreshToken: stored.refreshToken });
 
   const capture: ResponseCapture = {};
   let reachedServer = suspect;
@@ -177,7 +188,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
     return refuseResponse(ctx, stored, capture, error, lease);
   }
   const next = applyRefresh(stored, tokens, receivedAt, options.refreshTokenLifetimeMs);
-  await persist(ctx, next, lease.signal);
+  await persist(ctx, next, stored.refreshToken, lease.signal);
   return { grant: next, refreshed: true };
 }
 
@@ -198,17 +209,19 @@ async function refuseResponse(ctx: RefreshContext, stored: Grant, capture: Respo
       refreshExpiresAt: now + ctx.options.refreshTokenLifetimeMs,
       expiresAt: Math.min(stored.expiresAt, now),
       refreshStartedAt: undefined,
-    }, lease.signal);
+    }, stored.refreshToken, lease.signal);
   }
   if (error instanceof TokenResponseError) throw new TokenResponseError(error.message);
   throw new TokenResponseError('The token endpoint sent an unusable response', { cause: error });
 }
 
-async function persist(ctx: RefreshContext, grant: Grant, signal: AbortSignal): Promise<void> {
+/** Writes the result of a rotation from `rotatedFrom`, fenced on it; a store failure keeps it in memory. */
+async function persist(ctx: RefreshContext, grant: Grant, rotatedFrom: string, signal: AbortSignal): Promise<void> {
   try {
-    await ctx.store.setGrant(grant, signal);
+    await ctx.store.setGrant(grant, signal, { refreshToken: rotatedFrom });
   } catch (error) {
-    throw new PersistFailed(grant, error);
+    if (error instanceof StaleWrite) throw error;
+    throw new PersistFailed(grant, rotatedFrom, error);
   }
 }
 
@@ -238,14 +251,14 @@ async function handleFailure(ctx: RefreshContext, stored: Grant, error: unknown,
 
 /** Persists the grant as needing consent again, emits `reauthRequired` and throws. */
 async function reauth(ctx: RefreshContext, stored: Grant, reason: ReauthReason): Promise<never> {
-  await ctx.store.setGrant(markReauthRequired(stored, reason));
+  await ctx.store.setGrant(markReauthRequired(stored, reason), undefined, { refreshToken: stored.refreshToken });
   ctx.emit('reauthRequired', { key: stored.key, reason });
   throw new ReauthRequiredError(stored.key, reason);
 }
 
 /** Best effort: the request provably did not reach the server, so the in-flight marker goes. */
 async function clearMarker(ctx: RefreshContext, stored: Grant, signal: AbortSignal): Promise<void> {
-  await ctx.store.setGrant({ ...stored, refreshStartedAt: undefined }, signal).catch(() => {});
+  await ctx.store.setGrant({ ...stored, refreshStartedAt: undefined }, signal, { refreshToken: stored.refreshToken }).catch(() => {});
 }
 
 /**

@@ -76,8 +76,17 @@ export class GrantStore {
     return decodeGrant(this.#codec.decode(storeKey, stored));
   }
 
-  /** Writes a grant. Resolves only once the store acknowledged it. */
-  async setGrant(grant: Grant, signal?: AbortSignal): Promise<void> {
+  /**
+   * Writes a grant. Resolves only once the store acknowledged it. With `fence`, the write happens only
+   * if the stored grant still holds `fence.refreshToken` (nobody rotated, re-consented or revoked
+   * since it was read); otherwise {@link StaleWrite} is thrown and nothing is written. Keyv offers no
+   * compare-and-set, so this is a read then a write: the lock lease covers the gap.
+   */
+  async setGrant(grant: Grant, signal?: AbortSignal, fence?: { refreshToken: string }): Promise<void> {
+    if (fence !== undefined) {
+      const current = await this.getGrant(grant.key, signal);
+      if (current?.refreshToken !== fence.refreshToken) throw new StaleWrite(current);
+    }
     const storeKey = grantKey(grant.key);
     const value = this.#codec.encode(storeKey, encodeGrant(grant));
     const ok = await this.#run('write', () => this.keyv.set(storeKey, value), signal);
@@ -155,6 +164,20 @@ export class GrantStore {
     } finally {
       timeout.abort();
     }
+  }
+}
+
+/**
+ * A fenced write found a different grant in the store: a newer one (another rotation, a new consent)
+ * or none (revoked). `current` is what the store holds.
+ * @internal
+ */
+export class StaleWrite extends Error {
+  declare readonly current: Grant | undefined;
+  constructor(current: Grant | undefined) {
+    super('The stored grant changed since it was read; the write was not made');
+    // Non-enumerable: it holds tokens.
+    Object.defineProperty(this, 'current', { value: current, enumerable: false });
   }
 }
 

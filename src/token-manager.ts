@@ -25,7 +25,7 @@ import { resolveOptions, type ResolvedOptions, type TokenManagerOptions } from '
 import { PersistFailed, refreshGrant, type RefreshContext } from './refresh.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { createSqliteLock } from './sqlite-lock.ts';
-import { GrantStore } from './store.ts';
+import { GrantStore, StaleWrite } from './store.ts';
 
 /** Options of {@link TokenManager.getAccessToken}. */
 export interface GetAccessTokenOptions {
@@ -33,6 +33,14 @@ export interface GetAccessTokenOptions {
   signal?: AbortSignal;
   /** Get a new access token even if the current one looks valid (e.g. after an API answered 401). */
   forceRefresh?: boolean;
+}
+
+/** A rotated grant the store refused, with the refresh token it was rotated from (its write's fence). */
+interface Held {
+  grant: Grant;
+  rotatedFrom: string;
+  attempt: number;
+  timer: NodeJS.Timeout | undefined;
 }
 
 const KEY_MAX_LENGTH = 512;
@@ -79,7 +87,7 @@ export class TokenManager {
   readonly #cache: GrantCache;
   readonly #inflight = new Map<string, Promise<CacheEntry>>();
   /** Rotated grants the store refused: held here until written, never dropped. */
-  readonly #unpersisted = new Map<string, { grant: Grant; attempt: number; timer: NodeJS.Timeout | undefined }>();
+  readonly #unpersisted = new Map<string, Held>();
   readonly #closing = new AbortController();
   /** key → deadline already announced with `reauthSoon`. */
   readonly #warned = new Map<string, number>();
@@ -102,7 +110,7 @@ export class TokenManager {
     });
     const emit = this.#emit.bind(this);
     this.#refresh = { store: this.#store, lock: this.#lock, oauth, options, emit };
-    this.#auth = { store: this.#store, oauth, options };
+    this.#auth = { store: this.#store, lock: this.#lock, oauth, options };
     // An 'error' event never exists: failures are 'refreshFailed', so a missing listener cannot crash.
   }
 
@@ -306,8 +314,7 @@ export class TokenManager {
     let failure: unknown;
     for (const { grant } of unpersisted) {
       try {
-        await this.#store.setGrant(grant);
-        this.#unpersisted.delete(grant.key);
+        await this.#flushUnpersisted(grant.key, undefined);
       } catch (error) {
         failure ??= error;
       }
@@ -349,7 +356,7 @@ export class TokenManager {
       if (refreshed) this.#emit('refreshed', { key, rotations: grant.rotations, expiresAt: grant.expiresAt });
       return entry;
     } catch (error) {
-      if (error instanceof PersistFailed) this.#holdUnpersisted(error.grant, error);
+      if (error instanceof PersistFailed) this.#holdUnpersisted(error.grant, error.rotatedFrom, error);
       if (error instanceof ReauthRequiredError) this.#onReauth(key, error.reason);
       const reported = error instanceof TokenManagerError ? error : signal.aborted ? new ClosedError() : undefined;
       if (reported !== undefined) this.#emit('refreshFailed', { key, error: reported });
@@ -385,7 +392,7 @@ export class TokenManager {
   }
 
   /** Keeps a rotated grant the store refused, and retries the write with backoff. */
-  #holdUnpersisted(grant: Grant, error: TokenManagerError): void {
+  #holdUnpersisted(grant: Grant, rotatedFrom: string, error: TokenManagerError): void {
     const held = this.#unpersisted.get(grant.key);
     const attempt = (held?.attempt ?? 0) + 1;
     clearTimeout(held?.timer);
@@ -394,19 +401,26 @@ export class TokenManager {
       this.#flushUnpersisted(grant.key, this.#closing.signal).catch(() => {});
     }, delayMs);
     timer.unref();
-    this.#unpersisted.set(grant.key, { grant, attempt, timer });
+    this.#unpersisted.set(grant.key, { grant, rotatedFrom, attempt, timer });
     this.#cache.delete(grant.key);
     this.#emit('persistFailed', { key: grant.key, error, attempt });
   }
 
-  /** Writes a held grant; the caller may proceed only when this resolves. */
-  async #flushUnpersisted(key: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Writes a held grant (fenced: a newer grant in the store, e.g. a new consent, wins and the held one
+   * is dropped); the caller may proceed only when this resolves.
+   */
+  async #flushUnpersisted(key: string, signal: AbortSignal | undefined): Promise<void> {
     const held = this.#unpersisted.get(key);
     if (held === undefined) return;
     try {
-      await this.#store.setGrant(held.grant, signal);
+      await this.#store.setGrant(held.grant, signal, { refreshToken: held.rotatedFrom });
     } catch (error) {
-      if (this.#unpersisted.get(key) === held && !signal.aborted) this.#holdUnpersisted(held.grant, error as TokenManagerError);
+      if (error instanceof StaleWrite) {
+        this.#discardUnpersisted(key);
+        return;
+      }
+      if (this.#unpersisted.get(key) === held && !signal?.aborted) this.#holdUnpersisted(held.grant, held.rotatedFrom, error as TokenManagerError);
       throw error;
     }
     if (this.#unpersisted.get(key) !== held) return;

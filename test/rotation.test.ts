@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
-import { createTokenManager } from 'offline-tokens';
+import { createInProcessLock, createTokenManager } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
 import { connect, createClock, managerOptions } from './support/harness.ts';
 
@@ -109,6 +109,29 @@ describe('refresh token rotation', () => {
       assert.notEqual(await tokens.getAccessToken('ahead'), original);
     } finally {
       await tokens.close();
+    }
+  });
+
+  it('fences writes: a refresh that finishes after a new consent never overwrites the newer grant', async () => {
+    const clock = createClock();
+    const store = new Keyv();
+    // Two managers that do not share a lock: as if the refresher's lease had run out.
+    const refresher = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, store, lock: createInProcessLock() }));
+    const consenter = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, store, lock: createInProcessLock() }));
+    try {
+      await connect(refresher, idp, 'fenced');
+      clock.advance(3_600_000);
+      idp.faults.push({ kind: 'delay', ms: 300 });
+      const refreshing = refresher.getAccessToken('fenced');
+      await connect(consenter, idp, 'fenced'); // the user consents again meanwhile
+      const newer = await storedRefreshToken(store, 'fenced');
+      const served = await refreshing;
+      assert.equal(await storedRefreshToken(store, 'fenced'), newer, 'the new consent was not overwritten');
+      assert.equal(served, await consenter.getAccessToken('fenced'), 'the refresher adopted the newer grant');
+      assert.equal((await refresher.getGrant('fenced'))?.rotations, 0);
+    } finally {
+      await refresher.close();
+      await consenter.close();
     }
   });
 
