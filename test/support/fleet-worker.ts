@@ -11,7 +11,6 @@
  * The worker exits by itself when its parent goes away (IPC disconnect).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import type Keyv from 'keyv';
 import { createTokenManager, type GrantLock, type TokenManager, type TokenManagerOptions } from 'offline-tokens';
