@@ -26,6 +26,10 @@ export interface ManagerOptions {
   store?: Keyv;
   /** Default: `Date.now`. */
   now?: () => number;
+  /** Default: `globalThis.fetch`. */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /** Default: the SDK's (10,000). */
+  maxCachedGrants?: number;
 }
 
 /** A token manager for the server's confidential client. */
@@ -38,6 +42,8 @@ export function createManager(idp: AuthorizationServer, options: ManagerOptions 
     allowInsecureRequests: true,
     store: options.store ?? new Keyv(),
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    ...(options.maxCachedGrants === undefined ? {} : { maxCachedGrants: options.maxCachedGrants }),
   });
 }
 

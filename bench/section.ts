@@ -16,7 +16,11 @@ export type Unit =
   /** A count. */
   | 'count'
   /** Milliseconds, measured in this run. */
-  | 'ms';
+  | 'ms'
+  /** Nanoseconds, measured in this run. */
+  | 'ns'
+  /** Bytes, measured in this run. */
+  | 'bytes';
 
 /** One line of the results table. */
 export interface Row {
@@ -60,7 +64,11 @@ export function formatValue(row: Row): string {
     case 'count':
       return row.value.toLocaleString('en-US');
     case 'ms':
-      return `${row.value < 1 ? row.value.toFixed(3) : row.value.toFixed(1)} ms`;
+      return `${Math.abs(row.value) < 1 ? row.value.toFixed(3) : row.value.toFixed(1)} ms`;
+    case 'ns':
+      return `${row.value.toLocaleString('en-US', { maximumFractionDigits: 1 })} ns`;
+    case 'bytes':
+      return `${Math.round(row.value).toLocaleString('en-US')} B`;
   }
 }
 
