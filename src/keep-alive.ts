@@ -99,7 +99,9 @@ export function startKeepAlive(host: KeepAliveHost, options: KeepAliveOptions = 
       return;
     }
     queue.upsert(grant.key, keepAliveDueAt(grant, leadTimeMs, maxIdleMs), grant.rotations);
-    arm();
+    // Re-arm only when this grant became the earliest; a grant moved later only makes the timer fire
+    // once early, and the run re-arms.
+    if (timer === undefined || queue.peek()!.id === grant.key) arm();
   };
 
   const scan = async (): Promise<void> => {

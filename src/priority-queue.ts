@@ -8,6 +8,8 @@ interface Slot<T> {
   id: string;
   at: number;
   value: T;
+  /** Index in the heap, kept on the slot so a swap does not touch the id index. */
+  position: number;
 }
 
 /**
@@ -20,14 +22,14 @@ interface Slot<T> {
  */
 export class PriorityQueue<T> {
   readonly #heap: Array<Slot<T>> = [];
-  readonly #index = new Map<string, number>();
+  readonly #index = new Map<string, Slot<T>>();
 
   get size(): number {
     return this.#heap.length;
   }
 
   /** The earliest item, without removing it. */
-  peek(): Readonly<Slot<T>> | undefined {
+  peek(): Readonly<Omit<Slot<T>, 'position'>> | undefined {
     return this.#heap[0];
   }
 
@@ -37,23 +39,23 @@ export class PriorityQueue<T> {
 
   /** Adds an item or moves an existing one to `at`. O(log n). */
   upsert(id: string, at: number, value: T): void {
-    const position = this.#index.get(id);
-    if (position === undefined) {
-      this.#heap.push({ id, at, value });
-      this.#index.set(id, this.#heap.length - 1);
-      this.#up(this.#heap.length - 1);
+    const slot = this.#index.get(id);
+    if (slot === undefined) {
+      const added: Slot<T> = { id, at, value, position: this.#heap.length };
+      this.#heap.push(added);
+      this.#index.set(id, added);
+      this.#up(added.position);
       return;
     }
-    const slot = this.#heap[position]!;
     const earlier = at < slot.at;
     slot.at = at;
     slot.value = value;
-    if (earlier) this.#up(position);
-    else this.#down(position);
+    if (earlier) this.#up(slot.position);
+    else this.#down(slot.position);
   }
 
   /** Removes and returns the earliest item. O(log n). */
-  pop(): Slot<T> | undefined {
+  pop(): Omit<Slot<T>, 'position'> | undefined {
     const top = this.#heap[0];
     if (top !== undefined) this.#removeAt(0);
     return top;
@@ -61,20 +63,21 @@ export class PriorityQueue<T> {
 
   /** Removes an item by id. O(log n). */
   delete(id: string): boolean {
-    const position = this.#index.get(id);
-    if (position === undefined) return false;
-    this.#removeAt(position);
+    const slot = this.#index.get(id);
+    if (slot === undefined) return false;
+    this.#removeAt(slot.position);
     return true;
   }
 
   #removeAt(position: number): void {
+    const removed = this.#heap[position]!;
     const last = this.#heap.pop()!;
-    this.#index.delete(this.#heap.length === position ? last.id : this.#heap[position]!.id);
+    this.#index.delete(removed.id);
     if (position === this.#heap.length) return;
     this.#heap[position] = last;
-    this.#index.set(last.id, position);
+    last.position = position;
     this.#up(position);
-    this.#down(position);
+    this.#down(last.position);
   }
 
   #up(position: number): void {
@@ -107,7 +110,7 @@ export class PriorityQueue<T> {
     const slotB = heap[b]!;
     heap[a] = slotB;
     heap[b] = slotA;
-    this.#index.set(slotB.id, a);
-    this.#index.set(slotA.id, b);
+    slotB.position = a;
+    slotA.position = b;
   }
 }

@@ -33,6 +33,8 @@ export const LEASE_MARGIN_MS = 2_000;
 /** First and longest interval between store reads while waiting for another process's refresh. */
 const WATCH_MIN_MS = 20;
 const WATCH_MAX_MS = 250;
+/** A preallocated abort reason: `abort()` without one builds a DOMException with a stack each time. */
+const WATCH_DONE = new Error('The refresh transaction ended');
 
 /** What the refresh transaction needs. @internal */
 export interface RefreshContext {
@@ -101,7 +103,7 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
     throw error;
   } finally {
     acquired = true;
-    waiting.abort();
+    waiting.abort(WATCH_DONE);
   }
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import type Keyv from 'keyv';
-import { raceSignal, sleep } from './abort.ts';
+import { raceSignal } from './abort.ts';
 import { StoreError, TokenManagerError } from './errors.ts';
 import type { Grant } from './grant.ts';
 import type { GrantLock } from './lock.ts';
@@ -149,20 +149,19 @@ export class GrantStore {
   }
 
   async #run<T>(operation: string, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    const timeout = new AbortController();
-    const timer = sleep(this.#timeoutMs, timeout.signal).then(
-      () => {
-        throw new StoreError(`A store ${operation} did not finish within ${this.#timeoutMs} ms`);
-      },
-      () => undefined as never,
-    );
+    // A plain timer, not an aborted AbortController: aborting builds a DOMException with a stack on
+    // every operation (measured: 6-12 µs each).
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreError(`A store ${operation} did not finish within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    });
     try {
-      return await raceSignal(Promise.race([fn(), timer]), signal);
+      return await raceSignal(Promise.race([fn(), timeout]), signal);
     } catch (error) {
       if (error instanceof TokenManagerError || (signal?.aborted && error === signal.reason)) throw error;
       throw new StoreError(`A store ${operation} failed`, { cause: error });
     } finally {
-      timeout.abort();
+      clearTimeout(timer);
     }
   }
 }
