@@ -82,3 +82,39 @@ export function createGoogleClient(idp: AuthorizationServer, credentials: { acce
   });
   return client;
 }
+
+/** What a peer-comparison section starts from. */
+export interface PeerScenario {
+  idp: AuthorizationServer;
+  /** Moves the manager's clock. */
+  clock: Clock;
+  tokens: TokenManager;
+  /** The key of the SDK's grant. */
+  key: string;
+  grant: GrantInfo;
+  /** The access token the SDK hands out before any refresh. */
+  before: string;
+  /** A second grant's tokens, for google-auth-library. */
+  peer: { accessToken: string; refreshToken: string };
+}
+
+/**
+ * Starts the server, a manager on a clock the section moves, consents one grant for the SDK and one
+ * for google-auth-library, runs `fn`, and closes everything.
+ */
+export async function withPeerScenario<T>(fn: (scenario: PeerScenario) => Promise<T>): Promise<T> {
+  const idp = await startIdp();
+  const clock: Clock = { nowMs: Date.now() };
+  const store = new Keyv();
+  const tokens = await createManager(idp, { store, now: () => clock.nowMs });
+  try {
+    const key = 'user-42';
+    const grant = await consentGrant(tokens, idp, key);
+    const peer = await issueRefreshToken(tokens, store, idp, 'peer-google');
+    const before = await tokens.getAccessToken(key);
+    return await fn({ idp, clock, tokens, key, grant, before, peer });
+  } finally {
+    await tokens.close();
+    await idp.close();
+  }
+}

@@ -3,13 +3,9 @@
  * Counted at the authorization server: how many refresh requests reached it.
  * @module
  */
-import Keyv from 'keyv';
 import { fireCallers } from './callers.ts';
-import { consentGrant, createGoogleClient, createManager, issueRefreshToken, startIdp, type Clock } from './fixtures.ts';
+import { createGoogleClient, withPeerScenario } from './fixtures.ts';
 import { verdict, type Row, type Section, type SectionContext } from './section.ts';
-
-const KEY = 'user-42';
-const PEER_KEY = 'peer-google';
 
 /** The refresh-coalescing section. */
 export const refreshCoalescing: Section = {
@@ -19,14 +15,7 @@ export const refreshCoalescing: Section = {
 };
 
 async function runRefreshCoalescing(context: SectionContext): Promise<Row[]> {
-  const idp = await startIdp();
-  const clock: Clock = { nowMs: Date.now() };
-  const store = new Keyv();
-  const tokens = await createManager(idp, { store, now: () => clock.nowMs });
-  try {
-    const grant = await consentGrant(tokens, idp, KEY);
-    const peer = await issueRefreshToken(tokens, store, idp, PEER_KEY);
-    const before = await tokens.getAccessToken(KEY);
+  return withPeerScenario(async ({ idp, clock, tokens, key: KEY, grant, before, peer }) => {
     const callers = context.callers;
 
     // offline-tokens: jump past expiry, then every caller at once (one synchronous loop).
@@ -60,8 +49,5 @@ async function runRefreshCoalescing(context: SectionContext): Promise<Row[]> {
         detail: `${peerBurst.values.length.toLocaleString('en-US')} callers got a token, ${peerBurst.rejected} rejected, ${googleDistinct} distinct token(s) handed out`,
       },
     ];
-  } finally {
-    await tokens.close();
-    await idp.close();
-  }
+  });
 }

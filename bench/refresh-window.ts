@@ -4,14 +4,11 @@
  * settled only after the refresh completed (they waited for it), and the callers' p99 latency.
  * @module
  */
-import Keyv from 'keyv';
 import { fireCallers, type Burst } from './callers.ts';
-import { consentGrant, createGoogleClient, createManager, issueRefreshToken, startIdp, type Clock } from './fixtures.ts';
+import { createGoogleClient, withPeerScenario } from './fixtures.ts';
 import { percentile } from './measure.ts';
 import { verdict, type Row, type Section, type SectionContext } from './section.ts';
 
-const KEY = 'user-42';
-const PEER_KEY = 'peer-google';
 /** How long the token endpoint holds the refresh, so every caller arrives while it is in flight. */
 const REFRESH_DELAY_MS = 200;
 /** Callers per event-loop turn: requests arriving over time rather than in one synchronous loop. */
@@ -29,14 +26,7 @@ export const refreshWindow: Section = {
 };
 
 async function runRefreshWindow(context: SectionContext): Promise<Row[]> {
-  const idp = await startIdp();
-  const clock: Clock = { nowMs: Date.now() };
-  const store = new Keyv();
-  const tokens = await createManager(idp, { store, now: () => clock.nowMs });
-  try {
-    const grant = await consentGrant(tokens, idp, KEY);
-    const peer = await issueRefreshToken(tokens, store, idp, PEER_KEY);
-    const before = await tokens.getAccessToken(KEY);
+  return withPeerScenario(async ({ idp, clock, tokens, key: KEY, grant, before, peer }) => {
     const callers = context.callers;
     const burstOptions = { callers, batchSize: BATCH_SIZE };
 
@@ -108,10 +98,7 @@ async function runRefreshWindow(context: SectionContext): Promise<Row[]> {
         detail: latencyDetail(peerBurst, googleRefreshMs, undefined),
       },
     ];
-  } finally {
-    await tokens.close();
-    await idp.close();
-  }
+  });
 }
 
 function latencyDetail(burst: Burst, refreshMs: number, freshP99Ms: number | undefined): string {
