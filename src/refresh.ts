@@ -83,11 +83,12 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
   void (async () => {
     for (let delayMs = WATCH_MIN_MS; ; delayMs = Math.min(2 * delayMs, WATCH_MAX_MS)) {
       await sleep(delayMs, waiting.signal);
+      if (acquired) return;
       const stored = await ctx.store.getGrant(key, waiting.signal).catch(() => undefined);
       if (acquired || waiting.signal.aborted) return;
       if (stored !== undefined && canAdopt(stored, ctx.options.now(), ctx.options.refreshWindowMs, request)) {
         adopted = stored;
-        waiting.abort();
+        waiting.abort(WATCH_DONE);
         return;
       }
     }
