@@ -59,6 +59,9 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
           try {
             acquired = await backend.tryAcquire(key, owner, leaseTtlMs);
           } catch (error) {
+            // The acquisition may still land (a timed-out command): free it rather than block the
+            // next holder for a whole lease.
+            backend.release(key, owner).catch(() => {});
             throw new LockError('The lock backend failed while acquiring a lease', { cause: error });
           }
           if (acquired) {

@@ -87,19 +87,13 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
 
   const backend: LeaseBackend = {
     async tryAcquire(key, owner, ttlMs) {
-      try {
-        const result = await query(
-          `INSERT INTO ${table} AS held (key, owner, expires_at) VALUES ($1, $2, now() + $3::double precision * interval '1 millisecond')
-           ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE held.expires_at < now()
-           RETURNING owner`,
-          [key, owner, ttlMs],
-        );
-        return result.rowCount === 1;
-      } catch (error) {
-        // The insert may still commit: free it rather than block the next holder for a whole lease.
-        backend.release(key, owner).catch(() => {});
-        throw error;
-      }
+      const result = await query(
+        `INSERT INTO ${table} AS held (key, owner, expires_at) VALUES ($1, $2, now() + $3::double precision * interval '1 millisecond')
+         ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE held.expires_at < now()
+         RETURNING owner`,
+        [key, owner, ttlMs],
+      );
+      return result.rowCount === 1;
     },
     async renew(key, owner, ttlMs) {
       const result = await query(

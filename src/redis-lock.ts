@@ -74,14 +74,8 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
 
   const backend: LeaseBackend = {
     async tryAcquire(key, owner, ttlMs) {
-      try {
-        const reply = await send((client) => client.set(keyPrefix + key, owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } }));
-        return reply === 'OK';
-      } catch (error) {
-        // The SET may still land: free it rather than block the next holder for a whole lease.
-        backend.release(key, owner).catch(() => {});
-        throw error;
-      }
+      const reply = await send((client) => client.set(keyPrefix + key, owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } }));
+      return reply === 'OK';
     },
     async renew(key, owner, ttlMs) {
       const reply = await send((client) => client.eval(RENEW_SCRIPT, { keys: [keyPrefix + key], arguments: [owner, String(ttlMs)] }));

@@ -309,16 +309,16 @@ export class TokenManager {
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.stopKeepAlive();
-    const unpersisted = [...this.#unpersisted.values()];
-    for (const pending of unpersisted) clearTimeout(pending.timer);
     let failure: unknown;
-    for (const { grant } of unpersisted) {
+    for (const key of [...this.#unpersisted.keys()]) {
       try {
-        await this.#flushUnpersisted(grant.key, undefined);
+        await this.#flushUnpersisted(key, undefined);
       } catch (error) {
         failure ??= error;
       }
     }
+    // A failed last write re-armed its retry timer: nothing retries after close.
+    for (const held of this.#unpersisted.values()) clearTimeout(held.timer);
     this.#closing.abort(new ClosedError());
     await Promise.allSettled(this.#inflight.values());
     this.#cache.clear();
