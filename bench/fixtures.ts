@@ -5,7 +5,7 @@
 import { OAuth2Client } from 'google-auth-library';
 import Keyv from 'keyv';
 import { createTokenManager, type GrantInfo, type TokenManager } from 'offline-tokens';
-import { GrantStore } from '../src/store.ts';
+import { GrantStore } from '../src/storage/grant-store.ts';
 import { startAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions } from '../test/support/authorization-server.ts';
 
 export type { AuthorizationServer };

@@ -14,8 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import Keyv from 'keyv';
 import * as client from 'openid-client';
-import type { Grant } from '../src/grant.ts';
-import { encodeGrant } from '../src/record.ts';
+import type { Grant } from '../src/grant/grant.ts';
+import { encodeGrant } from '../src/grant/record.ts';
 import { CountingMap } from './counting-map.ts';
 import { consentGrant, createManager, issueRefreshToken, startIdp, type AuthorizationServer } from './fixtures.ts';
 import { forcedGc } from './gc.ts';

@@ -13,9 +13,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import Keyv from 'keyv';
 import type { TokenManager } from 'offline-tokens';
-import type { Grant } from '../src/grant.ts';
-import { PriorityQueue } from '../src/priority-queue.ts';
-import { decodeGrant, encodeGrant } from '../src/record.ts';
+import type { Grant } from '../src/grant/grant.ts';
+import { PriorityQueue } from '../src/scheduling/priority-queue.ts';
+import { decodeGrant, encodeGrant } from '../src/grant/record.ts';
 import { CountingMap } from './counting-map.ts';
 import { createManager, startIdp, type AuthorizationServer } from './fixtures.ts';
 import { collectGarbage, forcedGc, heapUsedAfterGc } from './gc.ts';

@@ -2,10 +2,11 @@
  * offline-tokens: keep a backend able to act for a user after the user has left.
  * @module
  */
-export { createTokenManager, TokenManager, type GetAccessTokenOptions } from './token-manager.ts';
+export { createTokenManager } from './defaults.ts';
+export { TokenManager, type GetAccessTokenOptions } from './manager.ts';
 export type { TokenManagerOptions, ClientAuthMethod } from './options.ts';
-export type { StartAuthorizationOptions, AuthorizationRequest } from './authorization.ts';
-export type { GrantInfo, GrantStatus } from './grant.ts';
+export type { StartAuthorizationOptions, AuthorizationRequest } from './consent/authorization.ts';
+export type { GrantInfo, GrantStatus } from './grant/grant.ts';
 export type { TokenManagerEvents, TokenManagerEventName } from './events.ts';
 export {
   TokenManagerError,
@@ -24,9 +25,11 @@ export {
   type CallbackErrorReason,
   type AnyTokenManagerError,
 } from './errors.ts';
-export { createInProcessLock, type GrantLock, type Lease, type WithLockOptions } from './lock.ts';
-export { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './lease-lock.ts';
-export { createSqliteLock, type SqliteLockOptions } from './sqlite-lock.ts';
-export { generateEncryptionKey, type EncryptionOptions } from './encryption.ts';
-export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
-export { effectiveWindowMs, refreshTiming, tokenState, type RefreshTiming, type TokenState } from './expiry.ts';
+export { createInProcessLock, type GrantLock, type Lease, type WithLockOptions } from './locks/lock.ts';
+export { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './locks/lease.ts';
+export { createSqliteLock, type SqliteLockOptions } from './locks/sqlite.ts';
+export { generateEncryptionKey, type EncryptionOptions } from './grant/encryption.ts';
+export { SqliteStore, createSqliteStore, type SqliteStoreOptions } from './storage/sqlite.ts';
+export type { RevokeResult } from './consent/revoke.ts';
+export type { KeepAlive, KeepAliveOptions, KeepAliveReport } from './scheduling/keep-alive.ts';
+export type { Fetch } from './oauth/http.ts';

@@ -4,10 +4,12 @@
  */
 import type Keyv from 'keyv';
 import { ConfigurationError } from './errors.ts';
-import type { Fetch } from './http.ts';
-import type { GrantLock } from './lock.ts';
-import { createEncryptionCodec, type EncryptionOptions } from './encryption.ts';
-import { plainCodec, type RecordCodec } from './store.ts';
+import type { Fetch } from './oauth/http.ts';
+import type { GrantLock } from './locks/lock.ts';
+import { createEncryptionCodec, type EncryptionOptions } from './grant/encryption.ts';
+import { plainCodec, type RecordCodec } from './grant/codec.ts';
+import { bool, duration, isKeyvLike, nonEmptyString, stringOption, url } from './util/validate.ts';
+import { withRequiredScopes } from './consent/scope.ts';
 
 /** How the client authenticates at the token endpoint. */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -185,51 +187,4 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
   };
 }
 
-/** Adds `openid` and `offline_access` to a scope string, keeping its order and dropping duplicates. */
-export function withRequiredScopes(scope: string): string {
-  const scopes = new Set(['openid', ...scope.split(/\s+/).filter(Boolean), 'offline_access']);
-  return [...scopes].join(' ');
-}
 
-function isKeyvLike(value: unknown): boolean {
-  const candidate = value as { get?: unknown; set?: unknown; delete?: unknown } | null;
-  return typeof candidate === 'object' && candidate !== null
-    && typeof candidate.get === 'function' && typeof candidate.set === 'function' && typeof candidate.delete === 'function';
-}
-
-function url(value: unknown, name: string): URL {
-  if (value instanceof URL) return new URL(value.href);
-  if (typeof value === 'string') {
-    try {
-      return new URL(value);
-    } catch {
-      // fall through
-    }
-  }
-  throw new ConfigurationError(`Expected \`${name}\` to be an absolute URL`);
-}
-
-function nonEmptyString(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new ConfigurationError(`Expected \`${name}\` to be a non-empty string`);
-  return value;
-}
-
-function stringOption(value: unknown, name: string): string {
-  if (typeof value !== 'string') throw new ConfigurationError(`Expected \`${name}\` to be a string`);
-  return value;
-}
-
-function bool(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new ConfigurationError(`Expected \`${name}\` to be a boolean`);
-  return value;
-}
-
-/** Validates a non-negative integer option (durations in ms, counts). */
-export function duration(value: unknown, name: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new ConfigurationError(`Expected \`${name}\` to be an integer >= ${min}`);
-  }
-  return value;
-}

@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import Keyv from 'keyv';
 import { CallbackError, RecordError, TokenManagerError, TokenResponseError } from 'offline-tokens';
-import { parseCallback } from '../src/callback.ts';
-import type { Grant } from '../src/grant.ts';
-import { decodeGrant, encodeGrant } from '../src/record.ts';
+import { parseCallback } from '../src/consent/callback.ts';
+import type { Grant } from '../src/grant/grant.ts';
+import { decodeGrant, encodeGrant } from '../src/grant/record.ts';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
 import { connectedManager, createClock, rejection } from './support/harness.ts';
 

@@ -1,6 +1,7 @@
 /**
- * One lock contract, run against every lock: in-process, SQLite (a temp file), Redis and PostgreSQL
- * (real servers started for this file). Cross-process behaviour is proven with real child processes.
+ * The lock contract (`offline-tokens/testing`), run against every lock: in-process, SQLite (a temp
+ * file), Redis and PostgreSQL (real servers started for this file). Cross-process behaviour is proven
+ * here with real child processes, and each server lock's own connection handling and failures.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,11 +14,10 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createClient } from 'redis';
-import { LockError } from '../src/errors.ts';
-import type { LeaseLockOptions } from '../src/lease-lock.ts';
-import { createInProcessLock, type GrantLock, type Lease } from '../src/lock.ts';
-import { createPostgresLock } from '../src/postgres-lock.ts';
-import { createRedisLock } from '../src/redis-lock.ts';
+import { createInProcessLock, LockError, type GrantLock, type LeaseLockOptions } from 'offline-tokens';
+import { createPostgresLock } from 'offline-tokens/postgres';
+import { createRedisLock } from 'offline-tokens/redis';
+import { runLockContract } from 'offline-tokens/testing';
 import { openLock, type LockBackendSpec, type LockWorkerTask } from './support/lock-worker.ts';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
 
@@ -38,33 +38,32 @@ after(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-interface LockSubject {
+interface LeaseBackendSubject {
   name: string;
-  /** Where a lease lock keeps its leases; `undefined` for the in-process lock. Read once the servers run. */
-  backend(): LockBackendSpec | undefined;
+  /** Where the lease lock keeps its leases. Read once the servers run. */
+  backend(): LockBackendSpec;
 }
 
-const subjects: LockSubject[] = [
-  { name: 'in-process', backend: () => undefined },
+const leaseBackends: LeaseBackendSubject[] = [
   { name: 'sqlite', backend: () => ({ kind: 'sqlite', path: join(dir, 'locks.sqlite') }) },
   { name: 'redis', backend: () => ({ kind: 'redis', url: redis.url }) },
   { name: 'postgres', backend: () => ({ kind: 'postgres', connectionString: postgres.connectionString }) },
 ];
 
-for (const subject of subjects) {
-  describe(`lock contract: ${subject.name}`, () => lockContract(subject));
+const inProcess = createInProcessLock();
+runLockContract({ name: 'in-process', open: () => inProcess, leased: false });
+
+for (const subject of leaseBackends) {
+  runLockContract({ name: subject.name, open: (options) => openLock(subject.backend(), options) });
+  describe(`lock across processes: ${subject.name}`, () => crossProcessTests(subject));
 }
 
-function lockContract(subject: LockSubject): void {
-  const leased = subject.name !== 'in-process';
-  const inProcess = createInProcessLock();
+function crossProcessTests(subject: LeaseBackendSubject): void {
   const opened: GrantLock[] = [];
 
-  /** A lock over the same keys, as another process would open it (the in-process lock has only one). */
+  /** A lock over the same keys, in this process. */
   async function open(options: LeaseLockOptions = {}): Promise<GrantLock> {
-    const backend = subject.backend();
-    if (backend === undefined) return inProcess;
-    const lock = await openLock(backend, { retryDelayMs: 5, ...options });
+    const lock = await openLock(subject.backend(), { retryDelayMs: 5, ...options });
     opened.push(lock);
     return lock;
   }
@@ -75,128 +74,9 @@ function lockContract(subject: LockSubject): void {
     for (const lock of opened) await lock.close?.();
   });
 
-  test('one holder per key among 50 concurrent callers on several lock instances', async () => {
-    const locks = await Promise.all(Array.from({ length: 5 }, () => open()));
+  test('a holder that dies keeps the lease until it expires, then another process takes over', async () => {
     const key = newKey();
-    let active = 0;
-    let maxActive = 0;
-    let completed = 0;
-    await Promise.all(Array.from({ length: 50 }, (_, i) => locks[i % locks.length]!.withLock(key, async () => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      await sleep(Math.random() * 2);
-      active--;
-      completed++;
-    })));
-    assert.equal(maxActive, 1);
-    assert.equal(completed, 50);
-  });
-
-  test('different keys do not block each other', async () => {
-    const lock = await open();
-    const other = await open({ acquireTimeoutMs: 0 });
-    const holder = hold(lock, newKey());
-    await holder.entered;
-    assert.equal(await other.withLock(newKey(), async () => 'other instance'), 'other instance');
-    assert.equal(await lock.withLock(newKey(), async () => 'same instance'), 'same instance');
-    holder.release();
-    await holder.done;
-  });
-
-  test('releases the lock when the callback throws', async () => {
-    const lock = await open();
-    const key = newKey();
-    const failure = new Error('callback failed');
-    await assert.rejects(lock.withLock(key, async () => {
-      throw failure;
-    }), (error) => error === failure);
-    // Free at once: a caller that does not wait at all gets it.
-    const impatient = await open({ acquireTimeoutMs: 0 });
-    assert.equal(await impatient.withLock(key, async () => 'next'), 'next');
-  });
-
-  test('a caller waiting for the lock rejects with signal.reason when its signal aborts', async () => {
-    const lock = await open();
-    const other = await open();
-    for (const sameInstance of [true, false]) {
-      const key = newKey();
-      const holder = hold(lock, key);
-      await holder.entered;
-      const controller = new AbortController();
-      const reason = new Error('stop waiting');
-      let ran = false;
-      const waiting = (sameInstance ? lock : other).withLock(key, async () => {
-        ran = true;
-      }, { signal: controller.signal });
-      await sleep(30); // let it wait (in the queue, or polling the backend)
-      controller.abort(reason);
-      await assert.rejects(waiting, (error) => error === reason);
-      assert.equal(ran, false);
-      holder.release();
-      await holder.done;
-      // Nothing was left behind by the caller that gave up.
-      const impatient = await open({ acquireTimeoutMs: 0 });
-      assert.equal(await impatient.withLock(key, async () => 'free'), 'free');
-    }
-  });
-
-  test('a caller that gave up waiting does not let the next caller in while the lock is held', async () => {
-    const lock = await open();
-    const key = newKey();
-    const holder = hold(lock, key);
-    await holder.entered;
-    const controller = new AbortController();
-    const gaveUp = lock.withLock(key, async () => 'never', { signal: controller.signal });
-    await sleep(30);
-    controller.abort(new Error('stop waiting'));
-    await assert.rejects(gaveUp);
-    let holderDone = false;
-    const next = lock.withLock(key, async () => holderDone);
-    await sleep(30);
-    holderDone = true;
-    holder.release();
-    await holder.done;
-    assert.equal(await next, true, 'the next caller ran only after the holder released');
-  });
-
-  test('lease.remainingMs() is finite for a leased lock, Infinity in process', async () => {
-    const lock = await open({ leaseTtlMs: LEASE_TTL_MS });
-    const remainingMs = await lock.withLock(newKey(), async (lease) => lease.remainingMs());
-    if (leased) {
-      assert.ok(Number.isFinite(remainingMs), `remainingMs ${remainingMs}`);
-      assert.ok(remainingMs > 0 && remainingMs <= LEASE_TTL_MS, `remainingMs ${remainingMs}`);
-    } else {
-      assert.equal(remainingMs, Number.POSITIVE_INFINITY);
-    }
-  });
-
-  // Leases and other processes exist only for the shared locks.
-  if (leased) test('the lease is renewed: it is held beyond leaseTtlMs while the callback runs', async () => {
-    const first = await open({ leaseTtlMs: LEASE_TTL_MS });
-    const second = await open({ leaseTtlMs: LEASE_TTL_MS });
-    const key = newKey();
-    let firstFinished = false;
-    let remainingAfterTtlMs = Number.NaN;
-    const { promise: entered, resolve: enter } = deferred<Lease>();
-    const holding = first.withLock(key, async (lease) => {
-      enter(lease);
-      await sleep(LEASE_TTL_MS * 2.5);
-      remainingAfterTtlMs = lease.remainingMs();
-      firstFinished = true;
-    });
-    const lease = await entered;
-    // Waits (polling the backend) until the first holder is done, not until its first TTL ran out.
-    const sawFirstFinished = await second.withLock(key, async () => firstFinished);
-    await holding;
-    assert.equal(sawFirstFinished, true);
-    assert.ok(remainingAfterTtlMs > 0, `renewed: ${remainingAfterTtlMs} ms left after 2.5 TTLs`);
-    assert.ok(lease.signal.aborted, 'the lease signal aborts when it is released');
-    assert.ok(lease.signal.reason instanceof LockError && /released/.test(lease.signal.reason.message), String(lease.signal.reason));
-  });
-
-  if (leased) test('a holder that dies keeps the lease until it expires, then another process takes over', async () => {
-    const key = newKey();
-    const child = startWorker({ backend: subject.backend()!, key, mode: 'hold', lockOptions: { leaseTtlMs: LEASE_TTL_MS } });
+    const child = startWorker({ backend: subject.backend(), key, mode: 'hold', lockOptions: { leaseTtlMs: LEASE_TTL_MS } });
     try {
       await waitForLine(child, 'held');
       const impatient = await open({ acquireTimeoutMs: 0 });
@@ -217,12 +97,12 @@ function lockContract(subject: LockSubject): void {
     assert.equal(await patient.withLock(key, async () => 'taken over'), 'taken over');
   });
 
-  if (leased) test('two processes incrementing a shared counter under the lock lose no update', async () => {
+  test('two processes incrementing a shared counter under the lock lose no update', async () => {
     const counterFile = join(dir, `counter-${randomUUID()}`);
     await writeFile(counterFile, '0');
     const key = newKey();
     const times = 40;
-    const children = [0, 1].map(() => startWorker({ backend: subject.backend()!, key, mode: 'increment', counterFile, times, lockOptions: { retryDelayMs: 5 } }));
+    const children = [0, 1].map(() => startWorker({ backend: subject.backend(), key, mode: 'increment', counterFile, times, lockOptions: { retryDelayMs: 5 } }));
     const exits = await Promise.all(children.map(async (child) => (await once(child, 'exit'))[0]));
     assert.deepEqual(exits, [0, 0]);
     assert.equal(Number(await readFile(counterFile, 'utf8')), times * 2);
@@ -322,25 +202,6 @@ describe('PostgreSQL lock connections', () => {
 
 function isLockUnavailable(error: unknown): boolean {
   return error instanceof LockError && error.code === 'ERR_LOCK_UNAVAILABLE';
-}
-
-/** Holds `key` on `lock` until `release()` is called. */
-function hold(lock: GrantLock, key: string): { entered: Promise<Lease>; release(): void; done: Promise<void> } {
-  const { promise: entered, resolve: enter } = deferred<Lease>();
-  const { promise: released, resolve: release } = deferred<void>();
-  const done = lock.withLock(key, async (lease) => {
-    enter(lease);
-    await released;
-  });
-  return { entered, release: () => release(), done };
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((settle) => {
-    resolve = settle;
-  });
-  return { promise, resolve };
 }
 
 function startWorker(task: LockWorkerTask) {

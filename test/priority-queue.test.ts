@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { PriorityQueue } from '../src/priority-queue.ts';
-import { keepAliveDueAt } from '../src/keep-alive.ts';
+import { PriorityQueue } from '../src/scheduling/priority-queue.ts';
+import { keepAliveDueAt } from '../src/scheduling/keep-alive.ts';
 
 describe('priority queue (keep-alive schedule)', () => {
   it('behaves like a sorted list under any sequence of upserts, deletes and pops', () => {

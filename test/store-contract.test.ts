@@ -1,7 +1,8 @@
 /**
- * One store contract, run through GrantStore against every Keyv the SDK is used with: in memory,
- * SQLite (node:sqlite, a temp file), Redis (@keyv/redis through createRedisStore) and PostgreSQL
- * (@keyv/postgres), the last two on real servers started for this file.
+ * The store contract (`offline-tokens/testing`), run against every Keyv the SDK is used with: in
+ * memory, SQLite (node:sqlite, a temp file), Redis (@keyv/redis through createRedisStore) and
+ * PostgreSQL (@keyv/postgres), the last two on real servers started for this file. Then how store
+ * failures surface, with a failing adapter and a real Redis that freezes or refuses writes.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -10,17 +11,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import KeyvPostgres from '@keyv/postgres';
 import Keyv from 'keyv';
 import { createClient } from 'redis';
-import { StoreError } from '../src/errors.ts';
-import type { Grant } from '../src/grant.ts';
-import type { GrantLock } from '../src/lock.ts';
-import { createPostgresLock } from '../src/postgres-lock.ts';
-import { createRedisStore } from '../src/redis-lock.ts';
-import { SqliteStore } from '../src/sqlite-store.ts';
-import { GrantStore, type PendingAuthorization } from '../src/store.ts';
+import { SqliteStore, StoreError } from 'offline-tokens';
+import { createPostgresLock } from 'offline-tokens/postgres';
+import { createRedisStore } from 'offline-tokens/redis';
+import { runStoreContract } from 'offline-tokens/testing';
+import type { Grant } from '../src/grant/grant.ts';
+import { GrantStore, type PendingAuthorization } from '../src/storage/grant-store.ts';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
 
 let redis: RedisServer;
@@ -37,92 +36,15 @@ after(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-interface StoreSubject {
-  name: string;
-  /** A Keyv on this store; called once the servers run. */
-  create(): Keyv;
-  /**
-   * The lock a token manager would use with this store. @keyv/postgres needs one: its `delete()` reads
-   * then deletes, so concurrent deletes all return true.
-   */
-  lock?(): GrantLock;
-}
-
-const subjects: StoreSubject[] = [
-  { name: 'memory', create: () => new Keyv() },
-  { name: 'sqlite', create: () => new Keyv({ store: new SqliteStore({ path: join(dir, 'store.sqlite') }) }) },
-  { name: 'redis', create: () => createRedisStore({ url: redis.url }) },
-  {
-    name: 'postgres',
-    create: () => new Keyv({ store: new KeyvPostgres({ uri: postgres.connectionString }) }),
-    lock: () => createPostgresLock({ connectionString: postgres.connectionString }),
-  },
-];
-
-for (const subject of subjects) {
-  describe(`store contract: ${subject.name}`, () => storeContract(subject));
-}
-
-function storeContract(subject: StoreSubject): void {
-  let keyv: Keyv;
-  let store: GrantStore;
-  let lock: GrantLock | undefined;
-  before(() => {
-    keyv = subject.create();
-    lock = subject.lock?.();
-    store = new GrantStore(keyv, { operationTimeoutMs: 5_000, lock });
-  });
-  after(async () => {
-    await lock?.close?.();
-    await keyv?.disconnect();
-  });
-
-  test('a grant written is read back as it was', async () => {
-    const grant = makeGrant(`user-${randomUUID()}`);
-    await store.setGrant(grant);
-    assert.deepEqual(await store.getGrant(grant.key), grant);
-  });
-
-  test('a grant never written reads as undefined', async () => {
-    assert.equal(await store.getGrant(`missing-${randomUUID()}`), undefined);
-  });
-
-  test('a rotated grant replaces the previous one; a deleted grant reads as undefined', async () => {
-    const grant = makeGrant(`user-${randomUUID()}`);
-    await store.setGrant(grant);
-    const rotated: Grant = { ...grant, refreshToken: 'refresh-2', accessToken: 'access-2', rotations: 1, reauthReason: undefined };
-    await store.setGrant(rotated);
-    assert.deepEqual(await store.getGrant(grant.key), rotated);
-    await store.deleteGrant(grant.key);
-    assert.equal(await store.getGrant(grant.key), undefined);
-  });
-
-  test('a pending authorization is taken once', async () => {
-    const state = randomUUID();
-    const pending = makePending();
-    await store.putPending(state, pending, 60_000);
-    assert.deepEqual(await store.takePending(state), pending);
-    assert.equal(await store.takePending(state), undefined);
-    assert.equal(await store.takePending(randomUUID()), undefined);
-  });
-
-  test('concurrent takes of one pending authorization: exactly one gets it', async () => {
-    for (let round = 0; round < 20; round++) {
-      const state = randomUUID();
-      await store.putPending(state, makePending(), 60_000);
-      const taken = await Promise.all(Array.from({ length: 3 }, () => store.takePending(state)));
-      assert.equal(taken.filter((pending) => pending !== undefined).length, 1, `round ${round}`);
-    }
-  });
-
-  test('a pending authorization expires after its ttl', async () => {
-    // Keyv's TTL runs on real time: keep it tiny.
-    const state = randomUUID();
-    await store.putPending(state, makePending(), 30);
-    await sleep(100);
-    assert.equal(await store.takePending(state), undefined);
-  });
-}
+runStoreContract({ name: 'memory', create: () => new Keyv() });
+runStoreContract({ name: 'sqlite', create: () => new Keyv({ store: new SqliteStore({ path: join(dir, 'store.sqlite') }) }) });
+runStoreContract({ name: 'redis', create: () => createRedisStore({ url: redis.url }) });
+runStoreContract({
+  name: 'postgres',
+  create: () => new Keyv({ store: new KeyvPostgres({ uri: postgres.connectionString }) }),
+  // @keyv/postgres's delete() reads then deletes, so concurrent deletes all return true: takes need the lock.
+  lock: () => createPostgresLock({ connectionString: postgres.connectionString }),
+});
 
 describe('store failures become StoreError, never "no grant"', () => {
   test('an adapter that throws', async () => {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTokenManager, StoreError, type TokenManagerEvents } from 'offline-tokens';
-import { createRedisStore } from '../src/redis-lock.ts';
+import { createRedisStore } from 'offline-tokens/redis';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
 import { connect, createClock, managerOptions, rejection } from './support/harness.ts';
 import { startRedis, type RedisServer } from './support/servers.ts';

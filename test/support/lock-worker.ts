@@ -8,8 +8,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GrantLock } from '../../src/lock.ts';
-import type { LeaseLockOptions } from '../../src/lease-lock.ts';
+import type { GrantLock } from '../../src/locks/lock.ts';
+import type { LeaseLockOptions } from '../../src/locks/lease.ts';
 
 export type LockBackendSpec =
   | { kind: 'sqlite'; path: string }
@@ -24,15 +24,15 @@ export type LockWorkerTask =
 export async function openLock(backend: LockBackendSpec, options: LeaseLockOptions = {}): Promise<GrantLock> {
   switch (backend.kind) {
     case 'sqlite': {
-      const { createSqliteLock } = await import('../../src/sqlite-lock.ts');
+      const { createSqliteLock } = await import('../../src/locks/sqlite.ts');
       return createSqliteLock({ ...options, database: backend.path });
     }
     case 'redis': {
-      const { createRedisLock } = await import('../../src/redis-lock.ts');
+      const { createRedisLock } = await import('../../src/locks/redis.ts');
       return createRedisLock({ url: backend.url }, options);
     }
     case 'postgres': {
-      const { createPostgresLock } = await import('../../src/postgres-lock.ts');
+      const { createPostgresLock } = await import('../../src/locks/postgres.ts');
       return createPostgresLock({ connectionString: backend.connectionString }, options);
     }
   }

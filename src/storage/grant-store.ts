@@ -4,11 +4,11 @@
  * @module
  */
 import type Keyv from 'keyv';
-import { raceSignal } from './abort.ts';
-import { StoreError, TokenManagerError } from './errors.ts';
-import type { Grant } from './grant.ts';
-import type { GrantLock } from './lock.ts';
-import { decodeGrant, encodeGrant } from './record.ts';
+import { raceSignal } from '../util/abort.ts';
+import { StoreError, TokenManagerError } from '../errors.ts';
+import type { Grant } from '../grant/grant.ts';
+import { decodeGrant, encodeGrant } from '../grant/record.ts';
+import { plainCodec, type RecordCodec } from '../grant/codec.ts';
 
 /**
  * A consent in progress, kept under its `state` until the callback, single use.
@@ -24,32 +24,12 @@ export interface PendingAuthorization {
   expiresAt: number;
 }
 
-/**
- * Turns records into bytes for the store and back. The store key is passed so that an encrypting
- * codec can bind a record to it.
- * @internal
- */
-export interface RecordCodec {
-  encode(storeKey: string, plaintext: string): string;
-  decode(storeKey: string, stored: unknown): string;
-}
-
-/** Stores records as they are. */
-export const plainCodec: RecordCodec = {
-  encode: (_storeKey, plaintext) => plaintext,
-  decode: (_storeKey, stored) => stored as string,
-};
 
 /** Options of {@link GrantStore}. @internal */
 export interface GrantStoreOptions {
   /** Deadline of one store operation. */
   operationTimeoutMs: number;
   codec?: RecordCodec;
-  /**
-   * Serialises takes of one pending authorization, for stores whose `delete` cannot tell which of two
-   * concurrent callers removed the entry (@keyv/postgres 2 reads then deletes).
-   */
-  lock?: GrantLock;
 }
 
 /** @internal */
@@ -57,7 +37,6 @@ export class GrantStore {
   readonly keyv: Keyv;
   readonly #timeoutMs: number;
   readonly #codec: RecordCodec;
-  readonly #lock: GrantLock | undefined;
 
   constructor(keyv: Keyv, options: GrantStoreOptions) {
     // Without this, Keyv 5 resolves `get` to undefined and `set` to false when the store fails.
@@ -65,7 +44,6 @@ export class GrantStore {
     this.keyv = keyv;
     this.#timeoutMs = options.operationTimeoutMs;
     this.#codec = options.codec ?? plainCodec;
-    this.#lock = options.lock;
   }
 
   /** Reads a grant. `undefined` means "nothing stored"; a failure throws {@link StoreError}. */
@@ -79,18 +57,19 @@ export class GrantStore {
   /**
    * Writes a grant. Resolves only once the store acknowledged it. With `fence`, the write happens only
    * if the stored grant still holds `fence.refreshToken` (nobody rotated, re-consented or revoked
-   * since it was read); otherwise {@link StaleWrite} is thrown and nothing is written. Keyv offers no
-   * compare-and-set, so this is a read then a write: the lock lease covers the gap.
+   * since it was read); otherwise nothing is written and the result carries what the store holds.
+   * Keyv offers no compare-and-set, so this is a read then a write: the lock lease covers the gap.
    */
-  async setGrant(grant: Grant, signal?: AbortSignal, fence?: { refreshToken: string }): Promise<void> {
+  async setGrant(grant: Grant, signal?: AbortSignal, fence?: { refreshToken: string }): Promise<WriteResult> {
     if (fence !== undefined) {
       const current = await this.getGrant(grant.key, signal);
-      if (current?.refreshToken !== fence.refreshToken) throw new StaleWrite(current);
+      if (current?.refreshToken !== fence.refreshToken) return staleWrite(current);
     }
     const storeKey = grantKey(grant.key);
     const value = this.#codec.encode(storeKey, encodeGrant(grant));
     const ok = await this.#run('write', () => this.keyv.set(storeKey, value), signal);
     if (ok === false) throw new StoreError('The store did not acknowledge writing a grant');
+    return WRITTEN;
   }
 
   /**
@@ -131,15 +110,10 @@ export class GrantStore {
 
   /**
    * Reads and deletes a pending authorization. Returns `undefined` when it is unknown or when another
-   * caller took it first (the delete found nothing, or the lock ordered it second), so a state is used
-   * at most once.
+   * caller took it first (the delete found nothing). Stores whose `delete` cannot tell two concurrent
+   * callers apart (@keyv/postgres 2 reads then deletes) need the caller to hold a lock on the state.
    */
   async takePending(state: string, signal?: AbortSignal): Promise<PendingAuthorization | undefined> {
-    if (this.#lock === undefined) return this.#takePending(state, signal);
-    return this.#lock.withLock(pendingKey(state), (lease) => this.#takePending(state, lease.signal), { signal });
-  }
-
-  async #takePending(state: string, signal: AbortSignal | undefined): Promise<PendingAuthorization | undefined> {
     const storeKey = pendingKey(state);
     const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
     if (stored === undefined || stored === null) return undefined;
@@ -167,17 +141,15 @@ export class GrantStore {
 }
 
 /**
- * A fenced write found a different grant in the store: a newer one (another rotation, a new consent)
- * or none (revoked). `current` is what the store holds.
- * @internal
+ * The outcome of a fenced write: written, or not because the store holds a different grant — a newer
+ * one (another rotation, a new consent) or none (revoked). `current` holds tokens: never log it.
  */
-export class StaleWrite extends Error {
-  declare readonly current: Grant | undefined;
-  constructor(current: Grant | undefined) {
-    super('The stored grant changed since it was read; the write was not made');
-    // Non-enumerable: it holds tokens.
-    Object.defineProperty(this, 'current', { value: current, enumerable: false });
-  }
+export type WriteResult = { ok: true } | { ok: false; current: Grant | undefined };
+
+const WRITTEN: WriteResult = { ok: true };
+
+function staleWrite(current: Grant | undefined): WriteResult {
+  return { ok: false, current };
 }
 
 function grantKey(key: string): string {

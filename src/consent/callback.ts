@@ -2,7 +2,7 @@
  * Pure parsing of the redirect back from the authorization server.
  * @module
  */
-import { CallbackError } from './errors.ts';
+import { CallbackError } from '../errors.ts';
 
 /** Longest callback URL accepted, in characters. */
 export const MAX_CALLBACK_LENGTH = 8_192;

@@ -5,8 +5,8 @@
  * @module
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { ConfigurationError, RecordError } from './errors.ts';
-import type { RecordCodec } from './store.ts';
+import { ConfigurationError, RecordError } from '../errors.ts';
+import type { RecordCodec } from './codec.ts';
 
 /**
  * Encryption options: a key ring and the id of the key new records are written with.

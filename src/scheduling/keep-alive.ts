@@ -5,9 +5,9 @@
  * priority queue keyed by due time) and a cap on concurrent requests to the server.
  * @module
  */
-import { ReauthRequiredError, type TokenManagerError } from './errors.ts';
-import type { Grant } from './grant.ts';
-import { duration } from './options.ts';
+import { ReauthRequiredError, type TokenManagerError } from '../errors.ts';
+import type { Grant } from '../grant/grant.ts';
+import { duration } from '../util/validate.ts';
 import { PriorityQueue } from './priority-queue.ts';
 
 /**

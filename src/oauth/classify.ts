@@ -4,7 +4,7 @@
  * @module
  */
 import * as client from 'openid-client';
-import { TokenManagerError } from './errors.ts';
+import { TokenManagerError } from '../errors.ts';
 
 /** What to do about a failed call to the authorization server. */
 export type Failure =

@@ -5,10 +5,11 @@
  * and only then hand it out.
  * @module
  */
-import { canAdopt, type RefreshRequest } from './adopt.ts';
-import { sleep } from './abort.ts';
-import { GaveUp, retryTransient } from './retry.ts';
-import { classifyFailure } from './classify.ts';
+import { canAdopt, type RefreshRequest } from '../grant/adopt.ts';
+import { sleep } from '../util/abort.ts';
+import { backoffDelayMs, type BackoffPolicy } from '../util/backoff.ts';
+import { GaveUp, retryTransient } from '../oauth/retry.ts';
+import { classifyFailure } from '../oauth/classify.ts';
 import {
   LockError,
   OAuthError,
@@ -18,57 +19,71 @@ import {
   TokenManagerError,
   TokenResponseError,
   type ReauthReason,
-} from './errors.ts';
-import { applyRefresh, markReauthRequired, type Grant } from './grant.ts';
-import type { Lease, GrantLock } from './lock.ts';
-import type { ResponseCapture } from './http.ts';
-import { isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from './oauth.ts';
-import type { ResolvedOptions } from './options.ts';
-import { StaleWrite, type GrantStore } from './store.ts';
-import type { TokenManagerEvents } from './events.ts';
+} from '../errors.ts';
+import { applyRefresh, markReauthRequired, type Grant } from '../grant/grant.ts';
+import type { Lease, GrantLock } from '../locks/lock.ts';
+import type { ResponseCapture } from '../oauth/http.ts';
+import { isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from '../oauth/client.ts';
+import type { GrantStore, WriteResult } from '../storage/grant-store.ts';
+import type { Unpersisted } from './write-behind.ts';
+import type { TokenManagerEvents } from '../events.ts';
 
 /** Time kept between the end of a server call and the end of the lease, for the write (at most a quarter of the lease). */
 export const LEASE_MARGIN_MS = 2_000;
 
-/** First and longest interval between store reads while waiting for another process's refresh. */
-const WATCH_MIN_MS = 20;
-const WATCH_MAX_MS = 250;
+/** Store reads while waiting for another process's refresh: every 20 ms, then less often, up to 250 ms. */
+const WATCH_BACKOFF: BackoffPolicy = { minMs: 20, maxMs: 250 };
 /** A preallocated abort reason: `abort()` without one builds a DOMException with a stack each time. */
 const WATCH_DONE = new Error('The refresh transaction ended');
+
+/** The settings the refresh transaction follows (a subset of the manager's options). @internal */
+export interface RefreshPolicy {
+  /** Clock, epoch ms. */
+  now: () => number;
+  refreshWindowMs: number;
+  refreshTokenLifetimeMs: number;
+  maxGrantLifetimeMs: number;
+  refreshTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxRetries: number;
+  retryMinDelayMs: number;
+  rotationGracePeriodMs: number;
+}
 
 /** What the refresh transaction needs. @internal */
 export interface RefreshContext {
   store: GrantStore;
   lock: GrantLock;
   oauth: OAuthClient;
-  options: ResolvedOptions;
+  policy: RefreshPolicy;
   emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
 }
 
 /**
- * Thrown when the server rotated the grant but the store refused the result. The new grant is only in
- * this error (non-enumerable): the caller must keep it and retry the write.
- * @internal
+ * The server rotated the grant but the store refused the result: the new grant exists only here.
+ * Thrown inside this module only, and turned into a result at its edge.
  */
-export class PersistFailed extends StoreError {
-  declare readonly grant: Grant;
-  /** The refresh token the grant was rotated from: the fence of its later write. */
-  declare readonly rotatedFrom: string;
-  constructor(grant: Grant, rotatedFrom: string, cause: unknown) {
-    super('The store failed while persisting a rotated refresh token; it is kept in memory and the write is retried', { cause });
-    Object.defineProperty(this, 'grant', { value: grant, enumerable: false });
-    Object.defineProperty(this, 'rotatedFrom', { value: rotatedFrom, enumerable: false });
+class PersistFailed extends Error {
+  readonly unpersisted: Unpersisted;
+  readonly storeError: StoreError;
+  constructor(unpersisted: Unpersisted, cause: unknown) {
+    super('persist failed');
+    this.unpersisted = unpersisted;
+    this.storeError = new StoreError('The store failed while persisting a rotated refresh token; it is kept in memory and the write is retried', { cause });
   }
 }
 
 /** Thrown inside the retry loop when the server confirms the refresh token is no longer active. */
 class RotationLost extends Error {}
 
-/** The grant to serve, and whether this transaction got it from the server (else: adopted from the store). */
-export interface RefreshOutcome {
-  grant: Grant;
-  refreshed: boolean;
-}
+/**
+ * The outcome of a refresh transaction: the grant to serve and whether this transaction got it from
+ * the server (else: adopted from the store), or a rotated grant the store refused, which the caller
+ * must hold and write later (`error` is what to report meanwhile).
+ */
+export type RefreshOutcome =
+  | { grant: Grant; refreshed: boolean }
+  | { unpersisted: Unpersisted; error: StoreError };
 
 /**
  * Runs one refresh transaction for `key` under the lock. Returns the grant to serve: adopted from the
@@ -81,12 +96,12 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
   let acquired = false;
   let adopted: Grant | undefined;
   void (async () => {
-    for (let delayMs = WATCH_MIN_MS; ; delayMs = Math.min(2 * delayMs, WATCH_MAX_MS)) {
-      await sleep(delayMs, waiting.signal);
+    for (let attempt = 0; ; attempt++) {
+      await sleep(backoffDelayMs(WATCH_BACKOFF, attempt), waiting.signal);
       if (acquired) return;
       const stored = await ctx.store.getGrant(key, waiting.signal).catch(() => undefined);
       if (acquired || waiting.signal.aborted) return;
-      if (stored !== undefined && canAdopt(stored, ctx.options.now(), ctx.options.refreshWindowMs, request)) {
+      if (stored !== undefined && canAdopt(stored, ctx.policy.now(), ctx.policy.refreshWindowMs, request)) {
         adopted = stored;
         waiting.abort(WATCH_DONE);
         return;
@@ -100,7 +115,7 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
     }, { signal: AbortSignal.any([signal, waiting.signal]) });
   } catch (error) {
     if (adopted !== undefined && !acquired) return { grant: adopted, refreshed: false };
-    if (error instanceof StaleWrite) return adoptNewer(key, error.current);
+    if (error instanceof PersistFailed) return { unpersisted: error.unpersisted, error: error.storeError };
     throw error;
   } finally {
     acquired = true;
@@ -109,27 +124,27 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
 }
 
 /** A fenced write lost to a newer grant (another rotation, a new consent) or to a revocation. */
-function adoptNewer(key: string, current: Grant | undefined): RefreshOutcome {
+function adoptNewer(key: string, { current }: Extract<WriteResult, { ok: false }>): RefreshOutcome {
   if (current === undefined) throw new ReauthRequiredError(key, 'no_grant');
   if (current.status !== 'active') throw new ReauthRequiredError(key, current.reauthReason ?? 'invalid_grant');
   return { grant: current, refreshed: false };
 }
 
 async function refreshUnderLock(ctx: RefreshContext, key: string, request: RefreshRequest, lease: Lease): Promise<RefreshOutcome> {
-  const { store, options } = ctx;
+  const { store, policy } = ctx;
   const stored = await store.getGrant(key, lease.signal);
   if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
   if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
-  if (canAdopt(stored, options.now(), options.refreshWindowMs, request)) return { grant: stored, refreshed: false };
-  if (options.now() >= stored.createdAt + options.maxGrantLifetimeMs) return reauth(ctx, stored, 'expired');
+  if (canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return { grant: stored, refreshed: false };
+  if (policy.now() >= stored.createdAt + policy.maxGrantLifetimeMs) return reauth(ctx, stored, 'expired');
 
   // A marker left by a refresher that died (or gave up) after its request may have reached the
   // server. That request may even be processed later (a buffering proxy, a slow server): give it the
   // time of a request, counted from the marker, before asking whether the token is still active.
   const suspect = stored.refreshStartedAt !== undefined;
   if (suspect) {
-    const ageMs = options.now() - stored.refreshStartedAt!;
-    await sleep(Math.min(options.requestTimeoutMs, Math.max(0, options.requestTimeoutMs - ageMs)), lease.signal);
+    const ageMs = policy.now() - stored.refreshStartedAt!;
+    await sleep(Math.min(policy.requestTimeoutMs, Math.max(0, policy.requestTimeoutMs - ageMs)), lease.signal);
     if (await confirmRotationLost(ctx, stored, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
   }
 
@@ -137,11 +152,12 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   const remainingMs = lease.remainingMs();
   const hardDeadlineMs = remainingMs - Math.min(LEASE_MARGIN_MS, remainingMs / 4);
   if (!(hardDeadlineMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
-  const deadlineMs = Math.min(options.refreshTimeoutMs, hardDeadlineMs);
+  const deadlineMs = Math.min(policy.refreshTimeoutMs, hardDeadlineMs);
 
-  const startedAt = options.now();
+  const startedAt = policy.now();
   const attemptsEndAt = performance.now() + deadlineMs;
-  await store.setGrant({ ...stored, refreshStartedAt: startedAt }, lease.signal, { refreshToken: stored.refreshToken });
+  const marked = await store.setGrant({ ...stored, refreshStartedAt: startedAt }, lease.signal, { refreshToken: stored.refreshToken });
+  if (!marked.ok) return adoptNewer(key, marked);
 
   const capture: ResponseCapture = {};
   let reachedServer = suspect;
@@ -151,20 +167,20 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
     response = await retryTransient((attemptSignal) => requestRefresh(ctx.oauth, stored.refreshToken, attemptSignal, capture), {
       deadlineMs,
       hardDeadlineMs,
-      retries: options.maxRetries,
-      minDelayMs: options.retryMinDelayMs,
+      retries: policy.maxRetries,
+      minDelayMs: policy.retryMinDelayMs,
       signal: lease.signal,
-      now: options.now,
+      now: policy.now,
       onTransient: async (failure) => {
         if (!failure.mayHaveReachedServer) return;
         reachedServer = true;
         // The request may have rotated the token at the server with the response lost. One that
         // timed out may still be processed: give it the time of a request before asking.
-        if (failure.timedOut) await sleep(options.requestTimeoutMs, lease.signal);
+        if (failure.timedOut) await sleep(policy.requestTimeoutMs, lease.signal);
         // Ask until the server answers (it may be down for a moment) or the time is up.
         let status = await introspect(ctx, stored.refreshToken, lease.signal);
         for (let attempt = 0; status === 'unavailable'; attempt++) {
-          const delayMs = options.retryMinDelayMs * 2 ** Math.min(attempt, 6);
+          const delayMs = backoffDelayMs({ minMs: policy.retryMinDelayMs, maxMs: policy.retryMinDelayMs * 64 }, attempt);
           if (performance.now() + delayMs > attemptsEndAt) {
             throw new ServerUnavailableError('Could not ask the authorization server whether a failed refresh went through');
           }
@@ -173,25 +189,26 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
         }
         if (status === 'inactive') throw new RotationLost();
         if (status === 'active') return;
-        if (options.now() - startedAt < options.rotationGracePeriodMs) return;
+        if (policy.now() - startedAt < policy.rotationGracePeriodMs) return;
         if (ambiguousRetried) throw new RotationLost();
         ambiguousRetried = true;
       },
     });
   } catch (error) {
-    if (classifyFailure(error, options.now()).kind === 'bad_response') return refuseResponse(ctx, stored, capture, error, lease);
+    if (classifyFailure(error, policy.now()).kind === 'bad_response') return refuseResponse(ctx, stored, capture, error, lease);
     return handleFailure(ctx, stored, error, reachedServer, lease);
   }
 
-  const receivedAt = options.now();
+  const receivedAt = policy.now();
   let tokens;
   try {
     tokens = parseTokenResponse(response);
   } catch (error) {
     return refuseResponse(ctx, stored, capture, error, lease);
   }
-  const next = applyRefresh(stored, tokens, receivedAt, options.refreshTokenLifetimeMs);
-  await persist(ctx, next, stored.refreshToken, lease.signal);
+  const next = applyRefresh(stored, tokens, receivedAt, policy.refreshTokenLifetimeMs);
+  const written = await persist(ctx, next, stored.refreshToken, lease.signal);
+  if (!written.ok) return adoptNewer(key, written);
   return { grant: next, refreshed: true };
 }
 
@@ -199,46 +216,46 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
  * A malformed token response. When it was a success that carries a new refresh token, the server
  * rotated: the new refresh token is persisted even though the access token is unusable.
  */
-async function refuseResponse(ctx: RefreshContext, stored: Grant, capture: ResponseCapture, error: unknown, lease: Lease): Promise<never> {
+async function refuseResponse(ctx: RefreshContext, stored: Grant, capture: ResponseCapture, error: unknown, lease: Lease): Promise<RefreshOutcome> {
   const refreshToken = salvageRefreshToken(capture, stored.refreshToken);
   if (refreshToken === undefined) {
     await clearMarker(ctx, stored, lease.signal);
   } else {
-    const now = ctx.options.now();
-    await persist(ctx, {
+    const now = ctx.policy.now();
+    const written = await persist(ctx, {
       ...stored,
       refreshToken,
       rotations: stored.rotations + 1,
-      refreshExpiresAt: now + ctx.options.refreshTokenLifetimeMs,
+      refreshExpiresAt: now + ctx.policy.refreshTokenLifetimeMs,
       expiresAt: Math.min(stored.expiresAt, now),
       refreshStartedAt: undefined,
     }, stored.refreshToken, lease.signal);
+    if (!written.ok) return adoptNewer(stored.key, written);
   }
   if (error instanceof TokenResponseError) throw new TokenResponseError(error.message);
   throw new TokenResponseError('The token endpoint sent an unusable response', { cause: error });
 }
 
-/** Writes the result of a rotation from `rotatedFrom`, fenced on it; a store failure keeps it in memory. */
-async function persist(ctx: RefreshContext, grant: Grant, rotatedFrom: string, signal: AbortSignal): Promise<void> {
+/** Writes the result of a rotation from `rotatedFrom`, fenced on it; a store failure becomes {@link PersistFailed}. */
+async function persist(ctx: RefreshContext, grant: Grant, rotatedFrom: string, signal: AbortSignal): Promise<WriteResult> {
   try {
-    await ctx.store.setGrant(grant, signal, { refreshToken: rotatedFrom });
+    return await ctx.store.setGrant(grant, signal, { refreshToken: rotatedFrom });
   } catch (error) {
-    if (error instanceof StaleWrite) throw error;
-    throw new PersistFailed(grant, rotatedFrom, error);
+    throw new PersistFailed({ grant, rotatedFrom }, error);
   }
 }
 
 async function handleFailure(ctx: RefreshContext, stored: Grant, error: unknown, reachedServer: boolean, lease: Lease): Promise<RefreshOutcome> {
   const { key } = stored;
   if (error instanceof RotationLost) return reauth(ctx, stored, 'rotation_lost');
-  const failure = classifyFailure(error instanceof GaveUp ? error.lastError : error, ctx.options.now());
+  const failure = classifyFailure(error instanceof GaveUp ? error.lastError : error, ctx.policy.now());
   // The last attempt itself may have reached the server (e.g. aborted in flight at the lease bound).
   if (failure.kind === 'transient' && failure.mayHaveReachedServer) reachedServer = true;
   if (failure.kind === 'invalid_grant' && !(error instanceof GaveUp)) {
     // A lost race is not a revocation: another refresher may have rotated the token meanwhile.
     const current = await ctx.store.getGrant(key, lease.signal);
     if (current !== undefined && current.status === 'active' && current.refreshToken !== stored.refreshToken) return { grant: current, refreshed: false };
-    const reason: ReauthReason = reachedServer ? 'rotation_lost' : ctx.options.now() >= stored.refreshExpiresAt ? 'expired' : 'invalid_grant';
+    const reason: ReauthReason = reachedServer ? 'rotation_lost' : ctx.policy.now() >= stored.refreshExpiresAt ? 'expired' : 'invalid_grant';
     return reauth(ctx, stored, reason);
   }
   if (!reachedServer) await clearMarker(ctx, stored, lease.signal);
@@ -252,9 +269,10 @@ async function handleFailure(ctx: RefreshContext, stored: Grant, error: unknown,
   throw new ServerUnavailableError('The refresh request failed', { cause: error });
 }
 
-/** Persists the grant as needing consent again, emits `reauthRequired` and throws. */
-async function reauth(ctx: RefreshContext, stored: Grant, reason: ReauthReason): Promise<never> {
-  await ctx.store.setGrant(markReauthRequired(stored, reason), undefined, { refreshToken: stored.refreshToken });
+/** Persists the grant as needing consent again, emits `reauthRequired` and throws (or adopts a newer grant found instead). */
+async function reauth(ctx: RefreshContext, stored: Grant, reason: ReauthReason): Promise<RefreshOutcome> {
+  const written = await ctx.store.setGrant(markReauthRequired(stored, reason), undefined, { refreshToken: stored.refreshToken });
+  if (!written.ok) return adoptNewer(stored.key, written);
   ctx.emit('reauthRequired', { key: stored.key, reason });
   throw new ReauthRequiredError(stored.key, reason);
 }
@@ -281,10 +299,10 @@ async function confirmRotationLost(ctx: RefreshContext, stored: Grant, signal: A
 async function introspect(ctx: RefreshContext, refreshToken: string, signal: AbortSignal): Promise<'active' | 'inactive' | 'unsupported' | 'unavailable'> {
   if (!ctx.oauth.supportsIntrospection) return 'unsupported';
   try {
-    const active = await isRefreshTokenActive(ctx.oauth, refreshToken, AbortSignal.any([signal, AbortSignal.timeout(ctx.options.requestTimeoutMs)]));
+    const active = await isRefreshTokenActive(ctx.oauth, refreshToken, AbortSignal.any([signal, AbortSignal.timeout(ctx.policy.requestTimeoutMs)]));
     return active ? 'active' : 'inactive';
   } catch (error) {
     if (signal.aborted) throw signal.reason;
-    return classifyFailure(error, ctx.options.now()).kind === 'transient' ? 'unavailable' : 'unsupported';
+    return classifyFailure(error, ctx.policy.now()).kind === 'transient' ? 'unavailable' : 'unsupported';
   }
 }

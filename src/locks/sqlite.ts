@@ -2,8 +2,8 @@
  * A lease lock in a SQLite file, for several processes on one host sharing the default store.
  * @module
  */
-import { DatabaseSync } from 'node:sqlite';
-import { createLeaseLock, type LeaseLockOptions } from './lease-lock.ts';
+import type { DatabaseSync } from 'node:sqlite';
+import { createLeaseLock, type LeaseLockOptions } from './lease.ts';
 import type { GrantLock } from './lock.ts';
 
 /** Options of {@link createSqliteLock}. */
@@ -22,7 +22,8 @@ export interface SqliteLockOptions extends LeaseLockOptions {
  */
 export function createSqliteLock(options: SqliteLockOptions): GrantLock {
   const owned = typeof options.database === 'string';
-  const database = typeof options.database === 'string' ? new DatabaseSync(options.database, { timeout: 5_000 }) : options.database;
+  // Loaded on first use: importing `node:sqlite` prints an ExperimentalWarning on Node 22.
+  const database = typeof options.database === 'string' ? new (process.getBuiltinModule('node:sqlite').DatabaseSync)(options.database, { timeout: 5_000 }) : options.database;
   if (owned) database.exec('PRAGMA journal_mode = WAL');
   database.exec('CREATE TABLE IF NOT EXISTS offline_tokens_locks (key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL)');
   const acquire = database.prepare(

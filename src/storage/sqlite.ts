@@ -5,8 +5,9 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { ConfigurationError } from './errors.ts';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import Keyv from 'keyv';
+import { ConfigurationError } from '../errors.ts';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -50,6 +51,8 @@ export class SqliteStore extends EventEmitter {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) throw new ConfigurationError('Expected `table` to be a plain SQL identifier');
     if (typeof options.path !== 'string' || options.path.length === 0) throw new ConfigurationError('Expected `path` to be a non-empty string');
     this.opts = { dialect: 'sqlite', url: options.path };
+    // Loaded on first use: importing `node:sqlite` prints an ExperimentalWarning on Node 22.
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
     this.database = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
     this.database.exec('PRAGMA journal_mode = WAL');
     this.database.exec('PRAGMA synchronous = FULL');
@@ -112,4 +115,19 @@ export class SqliteStore extends EventEmitter {
   async disconnect(): Promise<void> {
     if (this.database.isOpen) this.database.close();
   }
+}
+
+/**
+ * Creates a Keyv over a SQLite file (`node:sqlite`, nothing to compile), the store the SDK uses by
+ * default. Pass it with a lock sharing the file: `createSqliteLock({ database: path })`.
+ *
+ * @example
+ * ```ts
+ * import { createSqliteStore, createSqliteLock } from 'offline-tokens';
+ * const store = createSqliteStore({ path: './tokens.sqlite' });
+ * const lock = createSqliteLock({ database: './tokens.sqlite' });
+ * ```
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Keyv {
+  return new Keyv({ store: new SqliteStore(options) });
 }

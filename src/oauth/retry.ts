@@ -8,7 +8,7 @@
  * @module
  */
 import pRetry, { AbortError } from 'p-retry';
-import { sleep } from './abort.ts';
+import { sleep } from '../util/abort.ts';
 import { classifyFailure, type Failure } from './classify.ts';
 
 /** Options of {@link retryTransient}. */

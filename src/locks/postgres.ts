@@ -4,11 +4,11 @@
  * @module
  */
 import { Pool } from 'pg';
-import { raceSignal } from './abort.ts';
-import { ConfigurationError } from './errors.ts';
-import { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './lease-lock.ts';
+import { raceSignal } from '../util/abort.ts';
+import { ConfigurationError } from '../errors.ts';
+import { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './lease.ts';
 import type { GrantLock } from './lock.ts';
-import { duration } from './options.ts';
+import { duration } from '../util/validate.ts';
 
 /** What the lock needs of a `pg` pool (a `pg.Client` works too). */
 export interface PostgresLockPool {

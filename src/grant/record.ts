@@ -3,7 +3,7 @@
  * truncated, foreign or future record is a {@link RecordError} and never a crash or a half-read grant.
  * @module
  */
-import { RecordError, type ReauthReason } from './errors.ts';
+import { RecordError, type ReauthReason } from '../errors.ts';
 import type { Grant } from './grant.ts';
 
 /** Version of the record format written by this SDK. */

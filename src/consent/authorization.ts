@@ -5,13 +5,12 @@
  */
 import * as client from 'openid-client';
 import { parseCallback } from './callback.ts';
-import { CallbackError, TokenManagerError, TokenResponseError } from './errors.ts';
-import { createGrant, type Grant } from './grant.ts';
-import { exchangeCode, type OAuthClient } from './oauth.ts';
-import type { ResolvedOptions } from './options.ts';
-import type { GrantLock } from './lock.ts';
-import type { GrantStore } from './store.ts';
-import { withRequiredScopes } from './options.ts';
+import { CallbackError, TokenManagerError, TokenResponseError } from '../errors.ts';
+import { createGrant, type Grant } from '../grant/grant.ts';
+import { exchangeCode, type OAuthClient } from '../oauth/client.ts';
+import type { GrantLock } from '../locks/lock.ts';
+import type { GrantStore } from '../storage/grant-store.ts';
+import { withRequiredScopes } from './scope.ts';
 
 /** Options of `startAuthorization`. */
 export interface StartAuthorizationOptions {
@@ -30,13 +29,24 @@ export interface AuthorizationRequest {
   state: string;
 }
 
+/** The settings the consent flow follows (a subset of the manager's options). @internal */
+export interface ConsentPolicy {
+  clientId: string;
+  redirectUri: string;
+  scope: string;
+  authorizationParams: Record<string, string>;
+  pendingAuthorizationTtlMs: number;
+  refreshTokenLifetimeMs: number;
+  now: () => number;
+}
+
 /** What the consent flow needs. @internal */
 export interface AuthorizationContext {
   oauth: OAuthClient;
   store: GrantStore;
   /** The grant is written under its lock, so it never interleaves with a refresh of the grant it replaces. */
   lock: GrantLock;
-  options: ResolvedOptions;
+  options: ConsentPolicy;
 }
 
 /** Builds the consent URL and stores the pending transaction under its state. */
@@ -76,7 +86,10 @@ export async function completeAuthorization(ctx: AuthorizationContext, callbackU
   const params = parseCallback(callbackUrl);
   if (params.state === undefined) throw new CallbackError('missing_state', 'The callback has no `state`');
   // The state is consumed even when the callback carries an error, so it can never be replayed.
-  const pending = await ctx.store.takePending(params.state, signal);
+  // Under a lock: a store whose `delete` cannot tell two concurrent takers apart must not hand one
+  // state to both.
+  const state = params.state;
+  const pending = await ctx.lock.withLock(`pending:${state}`, (lease) => ctx.store.takePending(state, lease.signal), { signal });
   if (pending === undefined || pending.expiresAt <= options.now()) {
     throw new CallbackError('unknown_state', 'The callback `state` is unknown, expired or already used');
   }
@@ -111,7 +124,9 @@ export async function completeAuthorization(ctx: AuthorizationContext, callbackU
     requestedScope: pending.scope,
     refreshTokenLifetimeMs: options.refreshTokenLifetimeMs,
   }, receivedAt);
-  await ctx.lock.withLock(grant.key, (lease) => ctx.store.setGrant(grant, lease.signal), { signal });
+  await ctx.lock.withLock(grant.key, async (lease) => {
+    await ctx.store.setGrant(grant, lease.signal);
+  }, { signal });
   return grant;
 }
 

@@ -3,7 +3,7 @@
  * released when the callback settles.
  * @module
  */
-import { raceSignal } from './abort.ts';
+import { raceSignal } from '../util/abort.ts';
 
 /** What the callback of {@link GrantLock.withLock} holds while it runs. */
 export interface Lease {

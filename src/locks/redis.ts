@@ -1,7 +1,6 @@
 /**
- * Redis for several processes or hosts: a lease lock ({@link createRedisLock}) and a Keyv store set up
- * so that Redis failures reach the SDK as errors ({@link createRedisStore}). Import from
- * `offline-tokens/redis`; it needs the `redis` (node-redis 5) and `@keyv/redis` packages.
+ * A lease lock on Redis, for several processes or hosts ({@link createRedisLock}). Import from
+ * `offline-tokens/redis`; it needs the `redis` (node-redis 5) package.
  *
  * Why not a lock library: the npm `redlock` package (4.2.0; its 5.x is still a beta) and its
  * maintained fork `@sesamecare-oss/redlock` (1.4.0, peer `ioredis >= 5`) are written for ioredis and
@@ -12,14 +11,12 @@
  * the node-redis client `@keyv/redis` already uses, without a second Redis client library.
  * @module
  */
-import KeyvRedis, { type RedisClientConnectionType } from '@keyv/redis';
-import Keyv from 'keyv';
 import { createClient } from 'redis';
-import { raceSignal } from './abort.ts';
-import { ConfigurationError } from './errors.ts';
-import { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './lease-lock.ts';
+import { raceSignal } from '../util/abort.ts';
+import { ConfigurationError } from '../errors.ts';
+import { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './lease.ts';
 import type { GrantLock } from './lock.ts';
-import { duration } from './options.ts';
+import { duration } from '../util/validate.ts';
 
 /**
  * The two commands the lock sends, as node-redis 5 clients (`createClient`, `createCluster`) have them.
@@ -133,40 +130,4 @@ function clientSource(connection: RedisLockConnection): ClientSource {
       await raceSignal(client.close(), AbortSignal.timeout(timeoutMs)).catch(() => client.destroy());
     },
   };
-}
-
-/** Options of {@link createRedisStore}. */
-export interface RedisStoreOptions {
-  /** Prefix of the store's keys (`<namespace>::grant:<key>`). Default `offline-tokens`. */
-  namespace?: string;
-}
-
-/**
- * Creates a Keyv over Redis for the token manager's `store`. Unlike a default `@keyv/redis` adapter,
- * which resolves `undefined` or pretends success when Redis answers with an error (out of memory,
- * read-only replica, wrong type), this one throws, so the SDK reports a store outage instead of
- * "no grant" or a silently lost write. `keyv.disconnect()` closes the Redis client, also one you passed.
- *
- * @example
- * ```ts
- * import { createRedisStore } from 'offline-tokens/redis';
- * const store = createRedisStore({ url: 'redis://localhost:6379' });
- * ```
- */
-export function createRedisStore(connection: { url: string } | { client: RedisClientConnectionType }, options: RedisStoreOptions = {}): Keyv {
-  if (typeof connection !== 'object' || connection === null) throw new ConfigurationError('Expected a Redis connection: `{ url }` or `{ client }`');
-  const namespace = options.namespace ?? 'offline-tokens';
-  if (typeof namespace !== 'string' || namespace.length === 0) throw new ConfigurationError('Expected `namespace` to be a non-empty string');
-  let target: string | RedisClientConnectionType;
-  if ('client' in connection) {
-    if (typeof connection.client?.connect !== 'function') throw new ConfigurationError('Expected `client` to be a node-redis client');
-    target = connection.client;
-  } else {
-    if (typeof connection.url !== 'string' || connection.url.length === 0) throw new ConfigurationError('Expected `url` to be a Redis URL');
-    target = connection.url;
-  }
-  const store = new KeyvRedis(target, { namespace, throwOnErrors: true, throwOnConnectError: true });
-  // As @keyv/redis's own createKeyv does: the adapter prefixes keys itself.
-  const keyv = new Keyv({ store, namespace, useKeyPrefix: false, throwOnErrors: true });
-  return keyv;
 }

@@ -5,10 +5,10 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { sleep } from './abort.ts';
-import { LockError } from './errors.ts';
+import { sleep } from '../util/abort.ts';
+import { LockError } from '../errors.ts';
 import { createInProcessLock, type GrantLock, type Lease } from './lock.ts';
-import { duration } from './options.ts';
+import { duration } from '../util/validate.ts';
 
 /** The three operations a lease store provides. All must be atomic in the backend. */
 export interface LeaseBackend {

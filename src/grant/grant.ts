@@ -3,7 +3,7 @@
  * token response.
  * @module
  */
-import type { ReauthReason } from './errors.ts';
+import type { ReauthReason } from '../errors.ts';
 
 /** Whether a grant can still be refreshed. */
 export type GrantStatus = 'active' | 'reauth_required';

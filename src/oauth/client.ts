@@ -6,9 +6,9 @@
  */
 import * as client from 'openid-client';
 import { withRequestSignal, createCustomFetch, type ResponseCapture } from './http.ts';
-import { ServerUnavailableError, ConfigurationError, TokenResponseError } from './errors.ts';
-import type { ResolvedOptions } from './options.ts';
-import type { TokenSet } from './grant.ts';
+import { ServerUnavailableError, ConfigurationError, TokenResponseError } from '../errors.ts';
+import type { Fetch } from './http.ts';
+import type { TokenSet } from '../grant/grant.ts';
 import { GaveUp, retryTransient } from './retry.ts';
 
 /** Longest access token lifetime accepted: one year. Longer is treated as a malformed response. */
@@ -23,11 +23,28 @@ export interface OAuthClient {
   readonly supportsIssParameter: boolean;
 }
 
+/** How to reach and authenticate at the server (a subset of the manager's options). @internal */
+export interface ClientPolicy {
+  issuer: URL;
+  clientId: string;
+  clientSecret: string | undefined;
+  clientAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'none';
+  redirectUri: string;
+  allowInsecureRequests: boolean;
+  fetch: Fetch;
+  maxResponseBytes: number;
+  requestTimeoutMs: number;
+  refreshTimeoutMs: number;
+  maxRetries: number;
+  retryMinDelayMs: number;
+  now: () => number;
+}
+
 /**
  * Discovers the server and configures the client.
  * @throws {ServerUnavailableError} when discovery fails.
  */
-export async function discover(options: ResolvedOptions, signal?: AbortSignal): Promise<OAuthClient> {
+export async function discover(options: ClientPolicy, signal?: AbortSignal): Promise<OAuthClient> {
   const customFetch = createCustomFetch({ fetch: options.fetch, maxResponseBytes: options.maxResponseBytes });
   const auth = options.clientAuthMethod === 'client_secret_basic'
     ? client.ClientSecretBasic(options.clientSecret)

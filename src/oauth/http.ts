@@ -6,8 +6,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CustomFetch } from 'openid-client';
-import { anySignal } from './abort.ts';
-import { TokenResponseError } from './errors.ts';
+import { anySignal } from '../util/abort.ts';
+import { TokenResponseError } from '../errors.ts';
 
 /** A `fetch` compatible function. */
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;

@@ -4,8 +4,8 @@
  * reordering; eviction gives recently used entries one more round.
  * @module
  */
-import { refreshTiming } from './expiry.ts';
-import type { Grant } from './grant.ts';
+import { refreshTiming } from '../grant/expiry.ts';
+import type { Grant } from '../grant/grant.ts';
 
 /** A cached grant. */
 export interface CacheEntry {

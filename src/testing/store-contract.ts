@@ -1,0 +1,198 @@
+/**
+ * The store contract: what a Keyv store must do for the SDK to keep grants on it, as a `node:test`
+ * suite run through the SDK's own view of the store. The SDK runs it against each store it is used
+ * with; run it against yours.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Keyv from 'keyv';
+import { ConfigurationError } from '../errors.ts';
+import type { Grant } from '../grant/grant.ts';
+import type { GrantLock } from '../locks/lock.ts';
+import { GrantStore, type PendingAuthorization } from '../storage/grant-store.ts';
+import { nonEmptyString } from '../util/validate.ts';
+
+/**
+ * The store under test, for {@link runStoreContract}.
+ *
+ * @example
+ * ```ts
+ * const subject: StoreContractSubject = {
+ *   name: 'my store',
+ *   create: () => new Keyv({ store: new KeyvMyStore(process.env.MY_URL!) }),
+ * };
+ * ```
+ */
+export interface StoreContractSubject {
+  /** Names the suite: `store contract: <name>`. */
+  name: string;
+  /**
+   * A Keyv on the store, as you would give it to the token manager. Called once, before the first
+   * test; every test uses fresh keys, so the store need not be empty. The suite disconnects it once
+   * it is done.
+   */
+  create(): Keyv | Promise<Keyv>;
+  /**
+   * The lock you would give the token manager with this store, when the store needs one: a store
+   * whose `delete()` cannot tell two concurrent callers apart (@keyv/postgres reads then deletes) gets
+   * single-use pending authorizations only from callers holding the lock on `pending:<state>`, as the
+   * token manager does. Called once, before the first test; the suite closes it once it is done.
+   */
+  lock?(): GrantLock | Promise<GrantLock>;
+}
+
+/**
+ * Registers the store contract as a `node:test` suite named `store contract: <name>`: grants read
+ * back as written, replaced and deleted; fenced writes that write only over the refresh token they
+ * expect; pending authorizations that are taken once, by one of several concurrent callers, and
+ * expire. Call it at the top level of a test file run with `node --test`.
+ *
+ * @example
+ * ```ts
+ * // test/my-store.test.ts, run with `node --test`
+ * import Keyv from 'keyv';
+ * import { runStoreContract } from 'offline-tokens/testing';
+ *
+ * runStoreContract({
+ *   name: 'my store',
+ *   create: () => new Keyv({ store: new KeyvMyStore(process.env.MY_URL!) }),
+ * });
+ * ```
+ */
+export function runStoreContract(subject: StoreContractSubject): void {
+  const name = nonEmptyString(subject?.name, 'name');
+  if (typeof subject.create !== 'function') throw new ConfigurationError('Expected `create` to be a function');
+  if (subject.lock !== undefined && typeof subject.lock !== 'function') throw new ConfigurationError('Expected `lock` to be a function');
+
+  describe(`store contract: ${name}`, () => {
+    let keyv: Keyv | undefined;
+    let store: GrantStore;
+    let lock: GrantLock | undefined;
+    before(async () => {
+      keyv = await subject.create();
+      lock = await subject.lock?.();
+      store = new GrantStore(keyv, { operationTimeoutMs: 5_000 });
+    });
+    after(async () => {
+      await lock?.close?.();
+      await keyv?.disconnect();
+    });
+
+    /** Takes a pending authorization as the token manager does: under the lock, when there is one. */
+    function takePending(state: string): Promise<PendingAuthorization | undefined> {
+      if (lock === undefined) return store.takePending(state);
+      return lock.withLock(`pending:${state}`, () => store.takePending(state));
+    }
+
+    test('a grant written is read back as it was', async () => {
+      const grant = makeGrant(`user-${randomUUID()}`);
+      assert.deepEqual(await store.setGrant(grant), { ok: true });
+      assert.deepEqual(await store.getGrant(grant.key), grant);
+    });
+
+    test('a grant never written reads as undefined', async () => {
+      assert.equal(await store.getGrant(`missing-${randomUUID()}`), undefined);
+    });
+
+    test('a rotated grant replaces the previous one; a deleted grant reads as undefined', async () => {
+      const grant = makeGrant(`user-${randomUUID()}`);
+      await store.setGrant(grant);
+      const rotated = rotate(grant, 'refresh-2');
+      await store.setGrant(rotated);
+      assert.deepEqual(await store.getGrant(grant.key), rotated);
+      await store.deleteGrant(grant.key);
+      assert.equal(await store.getGrant(grant.key), undefined);
+    });
+
+    test('a fenced write over the refresh token it expects writes', async () => {
+      const grant = makeGrant(`user-${randomUUID()}`);
+      await store.setGrant(grant);
+      const rotated = rotate(grant, 'refresh-2');
+      assert.deepEqual(await store.setGrant(rotated, undefined, { refreshToken: grant.refreshToken }), { ok: true });
+      assert.deepEqual(await store.getGrant(grant.key), rotated);
+    });
+
+    test('a fenced write over a stale refresh token writes nothing and returns the current grant', async () => {
+      const grant = makeGrant(`user-${randomUUID()}`);
+      await store.setGrant(grant);
+      // Another process rotated first.
+      const theirs = rotate(grant, 'refresh-theirs');
+      await store.setGrant(theirs);
+      const ours = rotate(grant, 'refresh-ours');
+      assert.deepEqual(await store.setGrant(ours, undefined, { refreshToken: grant.refreshToken }), { ok: false, current: theirs });
+      assert.deepEqual(await store.getGrant(grant.key), theirs);
+    });
+
+    test('a fenced write on a missing grant writes nothing and returns no current grant', async () => {
+      const grant = makeGrant(`user-${randomUUID()}`);
+      assert.deepEqual(await store.setGrant(grant, undefined, { refreshToken: grant.refreshToken }), { ok: false, current: undefined });
+      assert.equal(await store.getGrant(grant.key), undefined);
+    });
+
+    test('a pending authorization is taken once', async () => {
+      const state = randomUUID();
+      const pending = makePending();
+      await store.putPending(state, pending, 60_000);
+      assert.deepEqual(await takePending(state), pending);
+      assert.equal(await takePending(state), undefined);
+      assert.equal(await takePending(randomUUID()), undefined);
+    });
+
+    test('concurrent takes of one pending authorization: exactly one gets it', async () => {
+      for (let round = 0; round < 20; round++) {
+        const state = randomUUID();
+        await store.putPending(state, makePending(), 60_000);
+        const taken = await Promise.all(Array.from({ length: 3 }, () => takePending(state)));
+        assert.equal(taken.filter((pending) => pending !== undefined).length, 1, `round ${round}`);
+      }
+    });
+
+    test('a pending authorization expires after its ttl', async () => {
+      // Keyv's TTL runs on real time: keep it tiny.
+      const state = randomUUID();
+      await store.putPending(state, makePending(), 30);
+      await sleep(100);
+      assert.equal(await takePending(state), undefined);
+    });
+  });
+}
+
+function makeGrant(key: string): Grant {
+  const now = Date.now();
+  return {
+    key,
+    issuer: 'https://issuer.example',
+    clientId: 'client-1',
+    subject: 'subject-1',
+    scope: 'openid offline_access',
+    refreshToken: 'refresh-1',
+    accessToken: 'access-1',
+    expiresAt: now + 3_600_000,
+    issuedAt: now,
+    refreshExpiresAt: now + 14 * 86_400_000,
+    createdAt: now,
+    rotations: 0,
+    status: 'active',
+    reauthReason: undefined,
+    refreshStartedAt: undefined,
+  };
+}
+
+/** `grant` after one rotation to `refreshToken`. */
+function rotate(grant: Grant, refreshToken: string): Grant {
+  return { ...grant, refreshToken, accessToken: `access-for-${refreshToken}`, rotations: grant.rotations + 1 };
+}
+
+function makePending(): PendingAuthorization {
+  return {
+    key: `user-${randomUUID()}`,
+    codeVerifier: 'verifier',
+    nonce: 'nonce',
+    redirectUri: 'https://app.example/callback',
+    scope: 'openid offline_access',
+    expiresAt: Date.now() + 60_000,
+  };
+}
