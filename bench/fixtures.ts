@@ -40,6 +40,8 @@ export function createManager(idp: AuthorizationServer, options: ManagerOptions 
     clientSecret: idp.clients.post.clientSecret,
     redirectUri: idp.redirectUri,
     allowInsecureRequests: true,
+    // The v0.1 key layout (`grant:<key>`): the bench writes synthetic grants under those keys.
+    namespace: '',
     store: options.store ?? new Keyv(),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),

@@ -5,17 +5,18 @@
  * @module
  */
 import Keyv from 'keyv';
-import { createInProcessLock, type GrantLock } from './locks/lock.ts';
+import { createInProcessLock, withKeyPrefix, type GrantLock } from './locks/lock.ts';
 import { createSqliteLock } from './locks/sqlite.ts';
 import { TokenManager, type ManagerParts } from './manager.ts';
-import { discover } from './oauth/client.ts';
+import { ServerConnection } from './oauth/server.ts';
 import { resolveOptions, type ResolvedOptions, type TokenManagerOptions } from './options.ts';
 import { GrantStore } from './storage/grant-store.ts';
 import { SqliteStore } from './storage/sqlite.ts';
 
 /**
- * Creates a token manager: discovers the issuer, opens the store (default: a SQLite file), and is
- * ready to start consents and hand out access tokens.
+ * Creates a token manager: validates the options and opens the store (default: a SQLite file). It
+ * makes no request: the server's metadata is fetched on first need (and cached in the store), so a
+ * process can serve stored, valid access tokens while the authorization server is down.
  *
  * @example
  * ```ts
@@ -31,21 +32,26 @@ import { SqliteStore } from './storage/sqlite.ts';
  */
 export async function createTokenManager(options: TokenManagerOptions & { signal?: AbortSignal }): Promise<TokenManager> {
   const resolved = resolveOptions(options);
-  const oauth = await discover(resolved, options.signal);
-  return new TokenManager({ ...openStorage(resolved), oauth }, resolved);
+  options.signal?.throwIfAborted();
+  const storage = openStorage(resolved);
+  const server = new ServerConnection(resolved, storage.store);
+  return new TokenManager({ ...storage, server }, resolved);
 }
 
 /** The store and lock of `options`, defaults filled in; `close` closes only what was opened here. */
-function openStorage(options: ResolvedOptions): Omit<ManagerParts, 'oauth'> {
+function openStorage(options: ResolvedOptions): Omit<ManagerParts, 'server'> {
   const sqlite = options.store === undefined ? new SqliteStore({ path: options.sqlitePath }) : undefined;
   const lock: GrantLock = options.lock ?? (sqlite !== undefined ? createSqliteLock({ database: sqlite.database }) : createInProcessLock());
   const store = new GrantStore(options.store ?? new Keyv({ store: sqlite }), {
     operationTimeoutMs: options.storeTimeoutMs,
     codec: options.codec,
+    namespace: options.namespace,
+    owner: { issuer: options.issuer.href, clientId: options.clientId },
   });
   return {
     store,
-    lock,
+    // Every key of this manager's namespace: another provider's grant of the same user never waits on it.
+    lock: withKeyPrefix(lock, options.namespace === '' ? '' : `${options.namespace}:`),
     async close() {
       if (options.lock === undefined) await lock.close?.();
       if (sqlite !== undefined) await store.keyv.disconnect();

@@ -17,7 +17,7 @@ import { tokenState } from './grant/expiry.ts';
 import { toGrantInfo, type Grant, type GrantInfo } from './grant/grant.ts';
 import type { GrantLock } from './locks/lock.ts';
 import { revokeGrant, type RevokeContext, type RevokeResult } from './consent/revoke.ts';
-import type { OAuthClient } from './oauth/client.ts';
+import type { ServerConnection } from './oauth/server.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { GrantCache } from './refresh/cache.ts';
 import { TokenSource } from './refresh/token-source.ts';
@@ -40,7 +40,8 @@ const KEY_MAX_LENGTH = 512;
 export interface ManagerParts {
   store: GrantStore;
   lock: GrantLock;
-  oauth: OAuthClient;
+  /** The authorization server, connected on first need. */
+  server: ServerConnection;
   /** Closes what the composition root opened for this manager. */
   close(): Promise<void>;
 }
@@ -70,7 +71,7 @@ export class TokenManager {
     this.#store = parts.store;
     this.#warnings = new ReauthWarnings({ ...options, maxEntries: options.maxCachedGrants });
     const emit = this.#emit.bind(this);
-    this.#source = new TokenSource({ store: parts.store, lock: parts.lock, oauth: parts.oauth, policy: options, emit }, {
+    this.#source = new TokenSource({ store: parts.store, lock: parts.lock, server: parts.server, policy: options, emit }, {
       maxCachedGrants: options.maxCachedGrants,
       signal: this.#closing.signal,
       onCached: (grant) => {
@@ -79,7 +80,7 @@ export class TokenManager {
       },
     });
     this.#cache = this.#source.cache;
-    this.#auth = { store: parts.store, lock: parts.lock, oauth: parts.oauth, options };
+    this.#auth = { store: parts.store, lock: parts.lock, server: parts.server, options };
     this.#revoke = {
       ...this.#auth,
       requestTimeoutMs: options.requestTimeoutMs,
@@ -103,7 +104,7 @@ export class TokenManager {
     this.#assertOpen();
     validateKey(options?.key);
     throwIfAborted(options.signal);
-    return startAuthorization(this.#auth, options);
+    return startAuthorization(this.#auth, options, anySignal(options.signal, this.#closing.signal)!);
   }
 
   /**

@@ -2,13 +2,14 @@
  * Options of {@link createTokenManager}, validated eagerly with messages that name the option.
  * @module
  */
+import { createHash } from 'node:crypto';
 import type Keyv from 'keyv';
 import { ConfigurationError } from './errors.ts';
 import type { Fetch } from './oauth/http.ts';
 import type { GrantLock } from './locks/lock.ts';
 import { createEncryptionCodec, type EncryptionOptions } from './grant/encryption.ts';
 import { plainCodec, type RecordCodec } from './grant/codec.ts';
-import { bool, duration, isKeyvLike, nonEmptyString, stringOption, url } from './util/validate.ts';
+import { bool, duration, isKeyvLike, nonEmptyString, oneOf, stringOption, url } from './util/validate.ts';
 import { withRequiredScopes } from './consent/scope.ts';
 
 /** How the client authenticates at the token endpoint. */
@@ -28,8 +29,42 @@ export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'n
  * ```
  */
 export interface TokenManagerOptions {
-  /** The authorization server's issuer identifier; its OIDC discovery document is fetched. */
+  /** The authorization server's issuer identifier (its metadata is fetched from it unless `discovery` says otherwise). */
   issuer: string | URL;
+  /**
+   * Where the server's metadata comes from: `'oidc'` (OpenID Connect Discovery), `'oauth2'` (RFC 8414
+   * `/.well-known/oauth-authorization-server`), or `false` (no request: `metadata` gives the endpoints).
+   * Fetched on first need, not at creation, and cached in the store for a day. Default `'oidc'`.
+   */
+  discovery?: 'oidc' | 'oauth2' | false;
+  /** Fetch the metadata from this exact URL (e.g. one with a trailing slash). Default: derived from `issuer`. */
+  discoveryUrl?: string | URL;
+  /**
+   * Server metadata (`authorization_endpoint`, `token_endpoint`, `revocation_endpoint`,
+   * `introspection_endpoint`, `jwks_uri`, ...) laid over what discovery returned, or the whole metadata
+   * with `discovery: false`. Default `{}`.
+   */
+  metadata?: Record<string, unknown>;
+  /** `false` for plain OAuth 2.0: no `openid` scope, no ID token required or validated, no `nonce`. Default `true`. */
+  openid?: boolean;
+  /**
+   * How to ask for a refresh token: `'scope'` (the `offline_access` scope), `'access_type'`
+   * (`access_type=offline`, Google), or `'none'` (the server always issues one). Default `'scope'`.
+   */
+  offlineAccess?: 'scope' | 'access_type' | 'none';
+  /** The `prompt` parameter of the consent request, or `false` to send none. Default `'consent'`. */
+  prompt?: string | false;
+  /**
+   * `'auto'`: after an ambiguous failure, ask the server's introspection endpoint only once it has shown
+   * that it introspects refresh tokens (it answered `active: true` for one known to be live, checked
+   * after a consent); `'off'`: never. Default `'auto'`.
+   */
+  introspection?: 'auto' | 'off';
+  /**
+   * Prefix of every store key this manager writes, so managers of different providers (or clients) can
+   * share one store. Default: derived from `issuer` and `clientId`. `''` keeps the v0.1 layout.
+   */
+  namespace?: string;
   clientId: string;
   /** Omit for a public client (PKCE only, `clientAuthMethod: 'none'`). */
   clientSecret?: string | undefined;
@@ -37,7 +72,7 @@ export interface TokenManagerOptions {
   clientAuthMethod?: ClientAuthMethod;
   /** The redirect URI registered at the server; the callback URL must start with it. */
   redirectUri: string | URL;
-  /** Scope to ask for. `openid` and `offline_access` are always added. Default `openid offline_access`. */
+  /** Scope to ask for. `openid` (unless `openid: false`) and, with `offlineAccess: 'scope'`, `offline_access` are added. */
   scope?: string;
   /** Extra authorization request parameters, e.g. `{ audience: 'https://api.example.com' }`. */
   authorizationParams?: Record<string, string>;
@@ -96,6 +131,14 @@ export interface TokenManagerOptions {
 /** Options with defaults applied. @internal */
 export interface ResolvedOptions {
   issuer: URL;
+  discovery: 'oidc' | 'oauth2' | false;
+  discoveryUrl: URL | undefined;
+  metadata: Record<string, unknown>;
+  openid: boolean;
+  offlineAccess: 'scope' | 'access_type' | 'none';
+  prompt: string | false;
+  introspection: 'auto' | 'off';
+  namespace: string;
   clientId: string;
   clientSecret: string | undefined;
   clientAuthMethod: ClientAuthMethod;
@@ -126,18 +169,45 @@ export interface ResolvedOptions {
 
 const DAY_MS = 86_400_000;
 
+/** Every option name, for refusing unknown ones (a typo must not be silently ignored). */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  'issuer', 'discovery', 'discoveryUrl', 'metadata', 'openid', 'offlineAccess', 'prompt', 'introspection', 'namespace',
+  'clientId', 'clientSecret', 'clientAuthMethod', 'redirectUri', 'scope', 'authorizationParams', 'store', 'encryption',
+  'sqlitePath', 'lock', 'refreshWindowMs', 'refreshTokenLifetimeMs', 'maxGrantLifetimeMs', 'reauthWarningMs',
+  'maxCachedGrants', 'refreshTimeoutMs', 'requestTimeoutMs', 'maxRetries', 'retryMinDelayMs', 'storeTimeoutMs',
+  'rotationGracePeriodMs', 'pendingAuthorizationTtlMs', 'maxResponseBytes', 'allowInsecureRequests', 'now', 'fetch', 'signal',
+]);
+
 /**
  * Validates options and applies defaults.
- * @throws {ConfigurationError} naming the first invalid option.
+ * @throws {ConfigurationError} naming the first invalid or unknown option.
  */
 export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigurationError('Expected options to be an object');
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(name)) throw new ConfigurationError(`Unknown option \`${name}\``);
+  }
   const issuer = url(options.issuer, 'issuer');
   const redirectUri = url(options.redirectUri, 'redirectUri').href;
   const allowInsecureRequests = bool(options.allowInsecureRequests, 'allowInsecureRequests', false);
   if (!allowInsecureRequests && issuer.protocol !== 'https:') {
     throw new ConfigurationError('Expected `issuer` to be an https URL (set `allowInsecureRequests: true` for local development)');
   }
+  const discovery = oneOf(options.discovery, 'discovery', ['oidc', 'oauth2', false] as const, 'oidc');
+  const discoveryUrl = options.discoveryUrl === undefined ? undefined : url(options.discoveryUrl, 'discoveryUrl');
+  if (discoveryUrl !== undefined && discovery === false) throw new ConfigurationError('Expected no `discoveryUrl` with `discovery: false`');
+  const metadata = options.metadata ?? {};
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new ConfigurationError('Expected `metadata` to be an object');
+  for (const field of ['authorization_endpoint', 'token_endpoint', 'revocation_endpoint', 'introspection_endpoint', 'userinfo_endpoint', 'jwks_uri']) {
+    if (metadata[field] !== undefined) url(metadata[field], `metadata.${field}`);
+  }
+  if (discovery === false && (metadata.token_endpoint === undefined || metadata.authorization_endpoint === undefined)) {
+    throw new ConfigurationError('Expected `metadata.authorization_endpoint` and `metadata.token_endpoint` with `discovery: false`');
+  }
+  const openid = bool(options.openid, 'openid', true);
+  const offlineAccess = oneOf(options.offlineAccess, 'offlineAccess', ['scope', 'access_type', 'none'] as const, 'scope');
+  const prompt = options.prompt === false ? false : options.prompt === undefined ? 'consent' : nonEmptyString(options.prompt, 'prompt');
+  const introspection = oneOf(options.introspection, 'introspection', ['auto', 'off'] as const, 'auto');
   const clientId = nonEmptyString(options.clientId, 'clientId');
   const clientSecret = options.clientSecret === undefined ? undefined : nonEmptyString(options.clientSecret, 'clientSecret');
   const clientAuthMethod = options.clientAuthMethod ?? (clientSecret === undefined ? 'none' : 'client_secret_post');
@@ -156,13 +226,23 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
   if (options.lock !== undefined && typeof options.lock?.withLock !== 'function') throw new ConfigurationError('Expected `lock` to have a `withLock` method');
   if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigurationError('Expected `now` to be a function');
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new ConfigurationError('Expected `fetch` to be a function');
+  const namespace = options.namespace === undefined ? defaultNamespace(issuer, clientId) : stringOption(options.namespace, 'namespace');
+  if (/\s/.test(namespace)) throw new ConfigurationError('Expected `namespace` to contain no white space');
   return {
     issuer,
+    discovery,
+    discoveryUrl,
+    metadata: { ...metadata },
+    openid,
+    offlineAccess,
+    prompt,
+    introspection,
+    namespace,
     clientId,
     clientSecret,
     clientAuthMethod,
     redirectUri,
-    scope: withRequiredScopes(scope),
+    scope: withRequiredScopes(scope, { openid, offlineAccess: offlineAccess === 'scope' }),
     authorizationParams: { ...authorizationParams },
     store: options.store,
     codec: options.encryption === undefined ? plainCodec : createEncryptionCodec(options.encryption),
@@ -187,4 +267,11 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
   };
 }
 
-
+/**
+ * The default namespace: a short digest of the issuer and client id, so two providers, or two clients
+ * of one provider, never share a store key.
+ */
+function defaultNamespace(issuer: URL, clientId: string): string {
+  const digest = createHash('sha256').update(`${issuer.href.replace(/\/+$/, '')}\n${clientId}`).digest('base64url');
+  return `ot.${digest.slice(0, 16)}`;
+}

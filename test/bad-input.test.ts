@@ -12,7 +12,7 @@ import { parseCallback } from '../src/consent/callback.ts';
 import type { Grant } from '../src/grant/grant.ts';
 import { decodeGrant, encodeGrant } from '../src/grant/record.ts';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connectedManager, createClock, rejection } from './support/harness.ts';
+import { connectedManager, createClock, rejection, grantKey } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -48,14 +48,14 @@ describe('malformed token responses', () => {
       const key = `bad-${name}`;
       const tokens = await connectedManager(idp, 'post', key, { now: clock.now, store });
       try {
-        const before = await store.get(`grant:${key}`);
+        const before = await store.get(grantKey(key));
         clock.advance(HOUR_MS);
         idp.faults.push({ kind: 'respond', status: 200, body, headers: { 'content-type': 'application/json', ...headers } });
         const error = await rejection(tokens.getAccessToken(key));
         assert.ok(error instanceof TokenResponseError, `got ${error}`);
         assert.equal(error.code, 'ERR_BAD_TOKEN_RESPONSE');
         assert.ok(!error.message.includes('"at"') && error.message.length < 200, 'a short message with no value in it');
-        assert.equal(await store.get(`grant:${key}`), before, 'nothing persisted');
+        assert.equal(await store.get(grantKey(key)), before, 'nothing persisted');
         assert.ok(await tokens.getAccessToken(key), 'the next refresh works');
       } finally {
         idp.faults.length = 0;

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
 import { createSqliteLock, createTokenManager, LockError, ReauthRequiredError, ServerUnavailableError, SqliteStore } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, managerOptions } from './support/harness.ts';
+import { connect, managerOptions, grantKey } from './support/harness.ts';
 
 const ITERATIONS = 200;
 const LANES = 4;
@@ -60,7 +60,7 @@ describe('crash at any point', () => {
         await kill(child);
 
         // What the server says: is the stored refresh token still the live one?
-        const stored = JSON.parse((await store.get(`grant:${key}`)) as string) as { refreshToken: string; refreshStartedAt?: number };
+        const stored = JSON.parse((await store.get(grantKey(key))) as string) as { refreshToken: string; refreshStartedAt?: number };
         if (stored.refreshStartedAt !== undefined) outcomes.killedMidFlight++;
         const lostAtServer = idp.refreshTokenState(stored.refreshToken) === 'consumed';
         // A manager with an empty cache, as after a restart: a forced refresh goes to the server.

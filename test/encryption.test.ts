@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
 import { ConfigurationError, createTokenManager, generateEncryptionKey, RecordError, type EncryptionOptions, type TokenManagerOptions } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, createClock, managerOptions, rejection } from './support/harness.ts';
+import { connect, createClock, managerOptions, rejection, grantKey } from './support/harness.ts';
 
 describe('encryption at rest', () => {
   let idp: AuthorizationServer;
@@ -25,7 +25,7 @@ describe('encryption at rest', () => {
     try {
       await connect(tokens, idp, 'alice');
       const accessToken = await tokens.getAccessToken('alice');
-      const raw = (await store.get('grant:alice')) as string;
+      const raw = (await store.get(grantKey('alice'))) as string;
       assert.match(raw, /^\{"enc":1,"alg":"A256GCM","kid":"k1"/);
       for (const token of idp.issuedTokens) assert.ok(!raw.includes(token), 'no issued token appears in the stored record');
       const reopened = await createTokenManager(options(store, { keys: { k1: oldKey }, currentKeyId: 'k1' }));
@@ -42,17 +42,17 @@ describe('encryption at rest', () => {
     const tokens = await createTokenManager(options(store, encryption));
     try {
       await connect(tokens, idp, 'alice');
-      const raw = (await store.get('grant:alice')) as string;
-      await store.set('grant:mallory', raw);
+      const raw = (await store.get(grantKey('alice'))) as string;
+      await store.set(grantKey('mallory'), raw);
       const copied = await rejection(tokens.getAccessToken('mallory'));
       assert.ok(copied instanceof RecordError, `got ${copied}`);
       assert.equal(copied.code, 'ERR_BAD_RECORD');
 
       const envelope = JSON.parse(raw) as { ct: string };
       const flipped = envelope.ct.slice(0, 10) + (envelope.ct[10] === 'A' ? 'B' : 'A') + envelope.ct.slice(11);
-      await store.set('grant:tampered', JSON.stringify({ ...envelope, ct: flipped }));
+      await store.set(grantKey('tampered'), JSON.stringify({ ...envelope, ct: flipped }));
       assert.ok(await rejection(tokens.getAccessToken('tampered')) instanceof RecordError);
-      await store.set('grant:truncated', raw.slice(0, raw.length - 20));
+      await store.set(grantKey('truncated'), raw.slice(0, raw.length - 20));
       assert.ok(await rejection(tokens.getAccessToken('truncated')) instanceof RecordError);
 
       const stranger = await createTokenManager(options(store, { keys: { k2: newKey }, currentKeyId: 'k2' }));
@@ -75,10 +75,10 @@ describe('encryption at rest', () => {
     const rotated = await createTokenManager(options(store, { keys: { old: oldKey, new: newKey }, currentKeyId: 'new' }, clock));
     try {
       assert.ok(await rotated.getAccessToken('bob'));
-      assert.match((await store.get('grant:bob')) as string, /"kid":"old"/);
+      assert.match((await store.get(grantKey('bob'))) as string, /"kid":"old"/);
       clock.advance(3_600_000);
       await rotated.getAccessToken('bob');
-      assert.match((await store.get('grant:bob')) as string, /"kid":"new"/);
+      assert.match((await store.get(grantKey('bob'))) as string, /"kid":"new"/);
     } finally {
       await rotated.close();
     }

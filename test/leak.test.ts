@@ -10,7 +10,7 @@ import { inspect } from 'node:util';
 import Keyv from 'keyv';
 import { createTokenManager, generateEncryptionKey, type TokenManager, type TokenManagerEventName } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, createClock, managerOptions } from './support/harness.ts';
+import { connect, createClock, managerOptions, grantKey } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 const EVENTS: TokenManagerEventName[] = ['refreshed', 'refreshFailed', 'reauthRequired', 'reauthSoon', 'persistFailed', 'persisted'];
@@ -102,8 +102,8 @@ describe('no secret in errors, events or logs', () => {
     await attempt(tokens.completeAuthorization('not a url'));
 
     // Records tampered with, and the rotation lost.
-    const raw = (await store.get('grant:second')) as string;
-    await store.set('grant:copied', raw);
+    const raw = (await store.get(grantKey('second'))) as string;
+    await store.set(grantKey('copied'), raw);
     await attempt(tokens.getAccessToken('copied'));
     idp.faults.push({ kind: 'drop-after' });
     await attempt(tokens.getAccessToken('second', { forceRefresh: true }));

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
 import { ReauthRequiredError, ServerUnavailableError } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connectedManager, rejection } from './support/harness.ts';
+import { connectedManager, rejection, grantKey } from './support/harness.ts';
 
 describe('revoke', () => {
   let idp: AuthorizationServer;
@@ -16,7 +16,7 @@ describe('revoke', () => {
     const store = new Keyv();
     const tokens = await connectedManager(idp, 'basic', 'leaving', { store });
     try {
-      const { refreshToken } = JSON.parse((await store.get('grant:leaving')) as string) as { refreshToken: string };
+      const { refreshToken } = JSON.parse((await store.get(grantKey('leaving'))) as string) as { refreshToken: string };
       assert.equal(idp.refreshTokenState(refreshToken), 'active');
       idp.resetCounters();
       await tokens.revoke('leaving');

@@ -6,11 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
 import { createInProcessLock, createTokenManager } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, createClock, managerOptions } from './support/harness.ts';
+import { connect, createClock, managerOptions, grantKey } from './support/harness.ts';
 
 /** Reads the refresh token stored for `key` straight from the Keyv, as a second process would. */
 async function storedRefreshToken(store: Keyv, key: string): Promise<string> {
-  return (JSON.parse((await store.get(`grant:${key}`)) as string) as { refreshToken: string }).refreshToken;
+  return (JSON.parse((await store.get(grantKey(key))) as string) as { refreshToken: string }).refreshToken;
 }
 
 describe('refresh token rotation', () => {

@@ -157,6 +157,8 @@ function makeGrant(key: string): Grant {
 function makePending(): PendingAuthorization {
   return {
     key: `user-${randomUUID()}`,
+    issuer: 'https://issuer.example',
+    clientId: 'client-1',
     codeVerifier: 'verifier',
     nonce: 'nonce',
     redirectUri: 'https://app.example/callback',

@@ -7,7 +7,9 @@ import * as client from 'openid-client';
 import { parseCallback } from './callback.ts';
 import { CallbackError, TokenManagerError, TokenResponseError } from '../errors.ts';
 import { createGrant, type Grant } from '../grant/grant.ts';
-import { exchangeCode, type OAuthClient } from '../oauth/client.ts';
+import { exchangeCode, isRefreshTokenActive, type OAuthClient } from '../oauth/client.ts';
+import type { ServerConnection } from '../oauth/server.ts';
+import { anySignal } from '../util/abort.ts';
 import type { GrantLock } from '../locks/lock.ts';
 import type { GrantStore } from '../storage/grant-store.ts';
 import { withRequiredScopes } from './scope.ts';
@@ -16,7 +18,7 @@ import { withRequiredScopes } from './scope.ts';
 export interface StartAuthorizationOptions {
   /** Your key for the user whose grant this is (user id, tenant id...). */
   key: string;
-  /** Scope for this consent, instead of the manager's. `openid offline_access` is always added. */
+  /** Scope for this consent, instead of the manager's (the required scopes are added as for the manager's). */
   scope?: string;
   /** Extra authorization request parameters (e.g. `login_hint`). */
   params?: Record<string, string>;
@@ -34,6 +36,10 @@ export interface ConsentPolicy {
   clientId: string;
   redirectUri: string;
   scope: string;
+  /** OpenID Connect: `openid` scope, `nonce`, ID token required. */
+  openid: boolean;
+  offlineAccess: 'scope' | 'access_type' | 'none';
+  prompt: string | false;
   authorizationParams: Record<string, string>;
   pendingAuthorizationTtlMs: number;
   refreshTokenLifetimeMs: number;
@@ -42,7 +48,7 @@ export interface ConsentPolicy {
 
 /** What the consent flow needs. @internal */
 export interface AuthorizationContext {
-  oauth: OAuthClient;
+  server: ServerConnection;
   store: GrantStore;
   /** The grant is written under its lock, so it never interleaves with a refresh of the grant it replaces. */
   lock: GrantLock;
@@ -50,33 +56,39 @@ export interface AuthorizationContext {
 }
 
 /** Builds the consent URL and stores the pending transaction under its state. */
-export async function startAuthorization(ctx: AuthorizationContext, request: StartAuthorizationOptions): Promise<AuthorizationRequest> {
+export async function startAuthorization(ctx: AuthorizationContext, request: StartAuthorizationOptions, signal: AbortSignal): Promise<AuthorizationRequest> {
   const { options } = ctx;
+  const oauth = await ctx.server.client(signal);
   const codeVerifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
-  const nonce = client.randomNonce();
-  const scope = request.scope === undefined ? options.scope : withRequiredScopes(request.scope);
-  const url = client.buildAuthorizationUrl(ctx.oauth.config, {
+  const nonce = options.openid ? client.randomNonce() : undefined;
+  const scope = request.scope === undefined
+    ? options.scope
+    : withRequiredScopes(request.scope, { openid: options.openid, offlineAccess: options.offlineAccess === 'scope' });
+  const url = client.buildAuthorizationUrl(oauth.config, {
     ...options.authorizationParams,
     ...request.params,
+    ...(options.offlineAccess === 'access_type' ? { access_type: 'offline' } : {}),
+    ...(options.prompt !== false ? { prompt: options.prompt } : {}),
     redirect_uri: options.redirectUri,
     response_type: 'code',
     scope,
-    prompt: 'consent',
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     state,
-    nonce,
+    ...(nonce !== undefined ? { nonce } : {}),
   });
   const ttlMs = options.pendingAuthorizationTtlMs;
   await ctx.store.putPending(state, {
     key: request.key,
+    issuer: oauth.issuer,
+    clientId: options.clientId,
     codeVerifier,
     nonce,
     redirectUri: options.redirectUri,
     scope,
     expiresAt: options.now() + ttlMs,
-  }, ttlMs, request.signal);
+  }, ttlMs, signal);
   return { url, state };
 }
 
@@ -84,6 +96,7 @@ export async function startAuthorization(ctx: AuthorizationContext, request: Sta
 export async function completeAuthorization(ctx: AuthorizationContext, callbackUrl: string | URL, signal?: AbortSignal): Promise<Grant> {
   const { options } = ctx;
   const params = parseCallback(callbackUrl);
+  const oauth = await ctx.server.client(signal ?? new AbortController().signal);
   if (params.state === undefined) throw new CallbackError('missing_state', 'The callback has no `state`');
   // The state is consumed even when the callback carries an error, so it can never be replayed.
   // Under a lock: a store whose `delete` cannot tell two concurrent takers apart must not hand one
@@ -97,7 +110,7 @@ export async function completeAuthorization(ctx: AuthorizationContext, callbackU
     const reason = params.error === 'access_denied' ? 'access_denied' : 'authorization_error';
     throw new CallbackError(reason, `The authorization server returned \`error=${sanitize(params.error)}\``, { error: params.error });
   }
-  if (params.iss !== undefined ? params.iss !== ctx.oauth.issuer : ctx.oauth.supportsIssParameter) {
+  if (params.iss !== undefined ? params.iss !== oauth.issuer : oauth.supportsIssParameter) {
     throw new CallbackError('issuer_mismatch', 'The callback `iss` does not match the issuer (RFC 9207)');
   }
   if (params.code === undefined) throw new CallbackError('missing_code', 'The callback has no `code`');
@@ -107,19 +120,19 @@ export async function completeAuthorization(ctx: AuthorizationContext, callbackU
   exchangeUrl.search = params.search.toString();
   let tokens;
   try {
-    tokens = await exchangeCode(ctx.oauth, exchangeUrl, { codeVerifier: pending.codeVerifier, state: params.state, nonce: pending.nonce }, signal);
+    tokens = await exchangeCode(oauth, exchangeUrl, { codeVerifier: pending.codeVerifier, state: params.state, nonce: pending.nonce }, signal);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (error instanceof TokenManagerError) throw error;
     throw new CallbackError('exchange_failed', 'The authorization code could not be exchanged', { cause: error });
   }
   if (tokens.refreshToken === undefined) {
-    throw new TokenResponseError('The server issued no refresh token: `offline_access` was not granted to this client');
+    throw new TokenResponseError('The server issued no refresh token: offline access was not granted to this client (check the `offlineAccess` and `prompt` options)');
   }
   const receivedAt = options.now();
   const grant = createGrant({ ...tokens, refreshToken: tokens.refreshToken }, {
     key: pending.key,
-    issuer: ctx.oauth.issuer,
+    issuer: oauth.issuer,
     clientId: options.clientId,
     requestedScope: pending.scope,
     refreshTokenLifetimeMs: options.refreshTokenLifetimeMs,
@@ -127,7 +140,23 @@ export async function completeAuthorization(ctx: AuthorizationContext, callbackU
   await ctx.lock.withLock(grant.key, async (lease) => {
     await ctx.store.setGrant(grant, lease.signal);
   }, { signal });
+  if (ctx.server.shouldProbeIntrospection(oauth)) await probeIntrospection(ctx.server, oauth, grant.refreshToken, signal);
   return grant;
+}
+
+/**
+ * Asks introspection about a refresh token known to be live (just issued): `active: true` shows that
+ * the server introspects refresh tokens, so it can be trusted after an ambiguous failure; `false`
+ * shows that it cannot (RFC 7662 allows answering `active: false` for tokens it does not know).
+ * Best effort: no answer leaves the question open.
+ */
+async function probeIntrospection(server: ServerConnection, oauth: OAuthClient, refreshToken: string, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    const active = await isRefreshTokenActive(oauth, refreshToken, anySignal(signal, AbortSignal.timeout(oauth.config.timeout! * 1000))!);
+    await server.recordIntrospection(active, signal);
+  } catch {
+    // Unknown until the next consent: introspection is not trusted meanwhile.
+  }
 }
 
 /** Keeps an error code printable and short: it comes from the URL. */

@@ -6,7 +6,8 @@
 import { ServerUnavailableError } from '../errors.ts';
 import type { Grant } from '../grant/grant.ts';
 import type { GrantLock } from '../locks/lock.ts';
-import { revokeRefreshToken, type OAuthClient } from '../oauth/client.ts';
+import { revokeRefreshToken } from '../oauth/client.ts';
+import type { ServerConnection } from '../oauth/server.ts';
 import type { GrantStore } from '../storage/grant-store.ts';
 import { anySignal } from '../util/abort.ts';
 
@@ -14,7 +15,7 @@ import { anySignal } from '../util/abort.ts';
 export interface RevokeContext {
   store: GrantStore;
   lock: GrantLock;
-  oauth: OAuthClient;
+  server: ServerConnection;
   requestTimeoutMs: number;
   /** A rotated grant held in memory (newer than the store's), if any. */
   held(key: string): Grant | undefined;
@@ -40,9 +41,11 @@ export async function revokeGrant(ctx: RevokeContext, key: string, signal: Abort
     const grant = ctx.held(key) ?? await ctx.store.getGrant(key, lease.signal);
     let failure: unknown;
     let revokedAtServer = false;
-    if (grant !== undefined && ctx.oauth.supportsRevocation) {
+    // No grant, no request: the server is not even asked for its metadata.
+    const oauth = grant === undefined ? undefined : await ctx.server.client(lease.signal);
+    if (grant !== undefined && oauth?.supportsRevocation === true) {
       try {
-        await revokeRefreshToken(ctx.oauth, grant.refreshToken, anySignal(lease.signal, AbortSignal.timeout(ctx.requestTimeoutMs)));
+        await revokeRefreshToken(oauth, grant.refreshToken, anySignal(lease.signal, AbortSignal.timeout(ctx.requestTimeoutMs)));
         revokedAtServer = true;
       } catch (error) {
         failure = error;

@@ -77,3 +77,20 @@ export function createInProcessLock(): GrantLock {
     },
   };
 }
+
+/**
+ * The same lock with every key prefixed, so managers of different providers sharing one lock never
+ * wait for each other's grants. `close` closes the underlying lock.
+ *
+ * @example
+ * ```ts
+ * const lock = withKeyPrefix(createInProcessLock(), 'tenant-a:');
+ * ```
+ */
+export function withKeyPrefix(lock: GrantLock, prefix: string): GrantLock {
+  if (prefix === '') return lock;
+  return {
+    withLock: (key, fn, options) => lock.withLock(`${prefix}${key}`, fn, options),
+    ...(lock.close !== undefined ? { close: () => lock.close!() } : {}),
+  };
+}

@@ -1,15 +1,13 @@
 /**
- * The calls to the authorization server, through openid-client: discovery, the authorization URL,
- * the code exchange, refresh, revocation and introspection. Every request goes through one
+ * The calls to the authorization server, through openid-client: the client configuration, the code
+ * exchange, refresh, revocation and introspection. Every request goes through one
  * `customFetch` (see `http.ts`).
  * @module
  */
 import * as client from 'openid-client';
-import { withRequestSignal, createCustomFetch, type ResponseCapture } from './http.ts';
-import { ServerUnavailableError, ConfigurationError, TokenResponseError } from '../errors.ts';
-import type { Fetch } from './http.ts';
+import { withRequestSignal, type ResponseCapture } from './http.ts';
+import { TokenResponseError } from '../errors.ts';
 import type { TokenSet } from '../grant/grant.ts';
-import { GaveUp, retryTransient } from './retry.ts';
 
 /** Longest access token lifetime accepted: one year. Longer is treated as a malformed response. */
 export const MAX_EXPIRES_IN_S = 365 * 86_400;
@@ -23,63 +21,32 @@ export interface OAuthClient {
   readonly supportsIssParameter: boolean;
 }
 
-/** How to reach and authenticate at the server (a subset of the manager's options). @internal */
+/** How the client authenticates and talks to the server (a subset of the manager's options). @internal */
 export interface ClientPolicy {
-  issuer: URL;
   clientId: string;
   clientSecret: string | undefined;
   clientAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'none';
   redirectUri: string;
   allowInsecureRequests: boolean;
-  fetch: Fetch;
-  maxResponseBytes: number;
   requestTimeoutMs: number;
-  refreshTimeoutMs: number;
-  maxRetries: number;
-  retryMinDelayMs: number;
-  now: () => number;
 }
 
-/**
- * Discovers the server and configures the client.
- * @throws {ServerUnavailableError} when discovery fails.
- */
-export async function discover(options: ClientPolicy, signal?: AbortSignal): Promise<OAuthClient> {
-  const customFetch = createCustomFetch({ fetch: options.fetch, maxResponseBytes: options.maxResponseBytes });
-  const auth = options.clientAuthMethod === 'client_secret_basic'
-    ? client.ClientSecretBasic(options.clientSecret)
-    : options.clientAuthMethod === 'client_secret_post'
-      ? client.ClientSecretPost(options.clientSecret)
+/** Configures the client for a server's metadata. @internal */
+export function createOAuthClient(metadata: client.ServerMetadata, policy: ClientPolicy, customFetch: client.CustomFetch): OAuthClient {
+  const auth = policy.clientAuthMethod === 'client_secret_basic'
+    ? client.ClientSecretBasic(policy.clientSecret)
+    : policy.clientAuthMethod === 'client_secret_post'
+      ? client.ClientSecretPost(policy.clientSecret)
       : client.None();
-  let config: client.Configuration;
-  try {
-    // Discovery is a GET: retrying it is always safe.
-    config = await retryTransient((attemptSignal) => withRequestSignal(attemptSignal, () => client.discovery(
-      options.issuer,
-      options.clientId,
-      { redirect_uris: [options.redirectUri], token_endpoint_auth_method: options.clientAuthMethod },
-      auth,
-      {
-        [client.customFetch]: customFetch,
-        timeout: Math.ceil(options.requestTimeoutMs / 1000),
-        ...(options.allowInsecureRequests ? { execute: [client.allowInsecureRequests] } : {}),
-      },
-    )), {
-      deadlineMs: options.refreshTimeoutMs,
-      hardDeadlineMs: Number.POSITIVE_INFINITY,
-      retries: options.maxRetries,
-      minDelayMs: options.retryMinDelayMs,
-      signal: signal ?? new AbortController().signal,
-      now: options.now,
-    });
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    throw new ServerUnavailableError(`OIDC discovery of ${options.issuer.href} failed`, { cause: error instanceof GaveUp ? error.lastError : error });
-  }
+  const config = new client.Configuration(
+    metadata,
+    policy.clientId,
+    { redirect_uris: [policy.redirectUri], token_endpoint_auth_method: policy.clientAuthMethod },
+    auth,
+  );
   config[client.customFetch] = customFetch;
-  config.timeout = Math.ceil(options.requestTimeoutMs / 1000);
-  const metadata = config.serverMetadata();
-  if (!metadata.token_endpoint) throw new ConfigurationError('The issuer advertises no `token_endpoint`');
+  config.timeout = Math.ceil(policy.requestTimeoutMs / 1000);
+  if (policy.allowInsecureRequests) client.allowInsecureRequests(config);
   return {
     config,
     issuer: metadata.issuer,
@@ -93,14 +60,14 @@ export async function discover(options: ClientPolicy, signal?: AbortSignal): Pro
 export async function exchangeCode(
   oauth: OAuthClient,
   callbackUrl: URL,
-  checks: { codeVerifier: string; state: string; nonce: string },
+  checks: { codeVerifier: string; state: string; nonce: string | undefined },
   signal: AbortSignal | undefined,
 ): Promise<TokenSet> {
+  // With a nonce (OpenID Connect) an ID token is required and validated; without, plain OAuth 2.0.
   const response = await withRequestSignal(signal, () => client.authorizationCodeGrant(oauth.config, callbackUrl, {
     pkceCodeVerifier: checks.codeVerifier,
     expectedState: checks.state,
-    expectedNonce: checks.nonce,
-    idTokenExpected: true,
+    ...(checks.nonce !== undefined ? { expectedNonce: checks.nonce, idTokenExpected: true } : {}),
   }));
   return parseTokenResponse(response);
 }
@@ -160,7 +127,8 @@ export function parseTokenResponse(response: client.TokenEndpointResponse & Part
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0 || expiresIn > MAX_EXPIRES_IN_S) {
     fail('The token response has an invalid `expires_in`');
   }
-  const refreshExpiresIn: unknown = response.refresh_expires_in;
+  // Keycloak says `refresh_expires_in`, GitHub `refresh_token_expires_in`.
+  const refreshExpiresIn: unknown = response.refresh_expires_in ?? response.refresh_token_expires_in;
   const validRefreshExpiresIn = typeof refreshExpiresIn === 'number' && Number.isFinite(refreshExpiresIn) && refreshExpiresIn > 0;
   const scope = typeof response.scope === 'string' && response.scope.length > 0 ? response.scope : undefined;
   let subject: string | undefined;

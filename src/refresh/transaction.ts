@@ -24,6 +24,7 @@ import { applyRefresh, markReauthRequired, type Grant } from '../grant/grant.ts'
 import type { Lease, GrantLock } from '../locks/lock.ts';
 import type { ResponseCapture } from '../oauth/http.ts';
 import { isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from '../oauth/client.ts';
+import type { ServerConnection } from '../oauth/server.ts';
 import type { GrantStore, WriteResult } from '../storage/grant-store.ts';
 import type { Unpersisted } from './write-behind.ts';
 import type { TokenManagerEvents } from '../events.ts';
@@ -54,7 +55,7 @@ export interface RefreshPolicy {
 export interface RefreshContext {
   store: GrantStore;
   lock: GrantLock;
-  oauth: OAuthClient;
+  server: ServerConnection;
   policy: RefreshPolicy;
   emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
 }
@@ -141,11 +142,12 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   // A marker left by a refresher that died (or gave up) after its request may have reached the
   // server. That request may even be processed later (a buffering proxy, a slow server): give it the
   // time of a request, counted from the marker, before asking whether the token is still active.
+  const oauth = await ctx.server.client(lease.signal);
   const suspect = stored.refreshStartedAt !== undefined;
   if (suspect) {
     const ageMs = policy.now() - stored.refreshStartedAt!;
     await sleep(Math.min(policy.requestTimeoutMs, Math.max(0, policy.requestTimeoutMs - ageMs)), lease.signal);
-    if (await confirmRotationLost(ctx, stored, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
+    if (await confirmRotationLost(ctx, oauth, stored, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
   }
 
   // Requests must end before the lease can run out; new attempts stop at `refreshTimeoutMs`.
@@ -164,7 +166,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   let ambiguousRetried = false;
   let response;
   try {
-    response = await retryTransient((attemptSignal) => requestRefresh(ctx.oauth, stored.refreshToken, attemptSignal, capture), {
+    response = await retryTransient((attemptSignal) => requestRefresh(oauth, stored.refreshToken, attemptSignal, capture), {
       deadlineMs,
       hardDeadlineMs,
       retries: policy.maxRetries,
@@ -178,14 +180,14 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
         // timed out may still be processed: give it the time of a request before asking.
         if (failure.timedOut) await sleep(policy.requestTimeoutMs, lease.signal);
         // Ask until the server answers (it may be down for a moment) or the time is up.
-        let status = await introspect(ctx, stored.refreshToken, lease.signal);
+        let status = await introspect(ctx, oauth, stored.refreshToken, lease.signal);
         for (let attempt = 0; status === 'unavailable'; attempt++) {
           const delayMs = backoffDelayMs({ minMs: policy.retryMinDelayMs, maxMs: policy.retryMinDelayMs * 64 }, attempt);
           if (performance.now() + delayMs > attemptsEndAt) {
             throw new ServerUnavailableError('Could not ask the authorization server whether a failed refresh went through');
           }
           await sleep(delayMs, lease.signal);
-          status = await introspect(ctx, stored.refreshToken, lease.signal);
+          status = await introspect(ctx, oauth, stored.refreshToken, lease.signal);
         }
         if (status === 'inactive') throw new RotationLost();
         if (status === 'active') return;
@@ -286,8 +288,8 @@ async function clearMarker(ctx: RefreshContext, stored: Grant, signal: AbortSign
  * After a refresher died mid-flight: true when the server says the refresh token is no longer active
  * (it was rotated and the result lost), false when it is active or the server cannot tell.
  */
-async function confirmRotationLost(ctx: RefreshContext, stored: Grant, signal: AbortSignal): Promise<boolean> {
-  const status = await introspect(ctx, stored.refreshToken, signal);
+async function confirmRotationLost(ctx: RefreshContext, oauth: OAuthClient, stored: Grant, signal: AbortSignal): Promise<boolean> {
+  const status = await introspect(ctx, oauth, stored.refreshToken, signal);
   if (status === 'unavailable') throw new ServerUnavailableError('Could not ask the authorization server whether an interrupted refresh went through');
   return status === 'inactive';
 }
@@ -296,10 +298,11 @@ async function confirmRotationLost(ctx: RefreshContext, stored: Grant, signal: A
  * RFC 7662 introspection of a refresh token: `unsupported` when the server has no endpoint or refuses
  * this client, `unavailable` when it could not be reached.
  */
-async function introspect(ctx: RefreshContext, refreshToken: string, signal: AbortSignal): Promise<'active' | 'inactive' | 'unsupported' | 'unavailable'> {
-  if (!ctx.oauth.supportsIntrospection) return 'unsupported';
+async function introspect(ctx: RefreshContext, oauth: OAuthClient, refreshToken: string, signal: AbortSignal): Promise<'active' | 'inactive' | 'unsupported' | 'unavailable'> {
+  // Only a server that has shown it knows refresh tokens: RFC 7662 lets others answer `active: false`.
+  if (!ctx.server.trustsIntrospection(oauth)) return 'unsupported';
   try {
-    const active = await isRefreshTokenActive(ctx.oauth, refreshToken, AbortSignal.any([signal, AbortSignal.timeout(ctx.policy.requestTimeoutMs)]));
+    const active = await isRefreshTokenActive(oauth, refreshToken, AbortSignal.any([signal, AbortSignal.timeout(ctx.policy.requestTimeoutMs)]));
     return active ? 'active' : 'inactive';
   } catch (error) {
     if (signal.aborted) throw signal.reason;

@@ -5,10 +5,11 @@
  */
 import type Keyv from 'keyv';
 import { raceSignal } from '../util/abort.ts';
-import { StoreError, TokenManagerError } from '../errors.ts';
+import { RecordError, StoreError, TokenManagerError } from '../errors.ts';
 import type { Grant } from '../grant/grant.ts';
 import { decodeGrant, encodeGrant } from '../grant/record.ts';
 import { plainCodec, type RecordCodec } from '../grant/codec.ts';
+import { sameIssuer } from '../grant/issuer.ts';
 
 /**
  * A consent in progress, kept under its `state` until the callback, single use.
@@ -16,8 +17,12 @@ import { plainCodec, type RecordCodec } from '../grant/codec.ts';
  */
 export interface PendingAuthorization {
   key: string;
+  /** The issuer and client the consent was started for: checked on the callback. */
+  issuer: string;
+  clientId: string;
   codeVerifier: string;
-  nonce: string;
+  /** OpenID Connect only. */
+  nonce: string | undefined;
   redirectUri: string;
   scope: string;
   /** Epoch ms after which the callback is refused. */
@@ -30,6 +35,13 @@ export interface GrantStoreOptions {
   /** Deadline of one store operation. */
   operationTimeoutMs: number;
   codec?: RecordCodec;
+  /** Prefix of every key (`<namespace>:grant:<key>`); `''` for the v0.1 layout (`grant:<key>`). Default `''`. */
+  namespace?: string;
+  /**
+   * The issuer and client whose records this store reads: a record of another (or under another key)
+   * is a {@link RecordError}, never used. Default: not checked.
+   */
+  owner?: { issuer: string; clientId: string };
 }
 
 /** @internal */
@@ -37,6 +49,8 @@ export class GrantStore {
   readonly keyv: Keyv;
   readonly #timeoutMs: number;
   readonly #codec: RecordCodec;
+  readonly #prefix: string;
+  readonly #owner: { issuer: string; clientId: string } | undefined;
 
   constructor(keyv: Keyv, options: GrantStoreOptions) {
     // Without this, Keyv 5 resolves `get` to undefined and `set` to false when the store fails.
@@ -44,14 +58,25 @@ export class GrantStore {
     this.keyv = keyv;
     this.#timeoutMs = options.operationTimeoutMs;
     this.#codec = options.codec ?? plainCodec;
+    this.#prefix = options.namespace === undefined || options.namespace === '' ? '' : `${options.namespace}:`;
+    this.#owner = options.owner;
   }
 
   /** Reads a grant. `undefined` means "nothing stored"; a failure throws {@link StoreError}. */
   async getGrant(key: string, signal?: AbortSignal): Promise<Grant | undefined> {
-    const storeKey = grantKey(key);
+    const storeKey = this.#grantKey(key);
     const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
     if (stored === undefined || stored === null) return undefined;
-    return decodeGrant(this.#codec.decode(storeKey, stored));
+    const grant = decodeGrant(this.#codec.decode(storeKey, stored));
+    if (grant.key !== key) throw new RecordError('A stored grant was written for another key: it is not used');
+    if (!this.#owns(grant)) throw new RecordError('A stored grant belongs to another issuer or client: it is not used');
+    return grant;
+  }
+
+  /** Whether a record belongs to this store's issuer and client. */
+  #owns(record: { issuer: string; clientId: string }): boolean {
+    return this.#owner === undefined
+      || (record.clientId === this.#owner.clientId && sameIssuer(record.issuer, this.#owner.issuer));
   }
 
   /**
@@ -65,7 +90,7 @@ export class GrantStore {
       const current = await this.getGrant(grant.key, signal);
       if (current?.refreshToken !== fence.refreshToken) return staleWrite(current);
     }
-    const storeKey = grantKey(grant.key);
+    const storeKey = this.#grantKey(grant.key);
     const value = this.#codec.encode(storeKey, encodeGrant(grant));
     const ok = await this.#run('write', () => this.keyv.set(storeKey, value), signal);
     if (ok === false) throw new StoreError('The store did not acknowledge writing a grant');
@@ -82,12 +107,19 @@ export class GrantStore {
     }
     try {
       for await (const [storeKey, value] of this.keyv.iterator(this.keyv.namespace) as AsyncIterable<[string, unknown]>) {
-        if (!storeKey.startsWith('grant:')) continue;
+        const prefix = `${this.#prefix}grant:`;
+        if (!storeKey.startsWith(prefix)) continue;
+        const key = storeKey.slice(prefix.length);
+        let grant: Grant;
         try {
-          yield decodeGrant(this.#codec.decode(storeKey, value));
+          grant = decodeGrant(this.#codec.decode(storeKey, value));
+          if (grant.key !== key) throw new RecordError('A stored grant was written for another key: it is not used');
         } catch (error) {
-          onError(storeKey.slice('grant:'.length), error);
+          onError(key, error);
+          continue;
         }
+        // Another manager's grant in a shared namespace: not ours to list.
+        if (this.#owns(grant)) yield grant;
       }
     } catch (error) {
       if (error instanceof TokenManagerError) throw error;
@@ -97,12 +129,12 @@ export class GrantStore {
 
   /** Deletes a grant. */
   async deleteGrant(key: string, signal?: AbortSignal): Promise<void> {
-    await this.#run('delete', () => this.keyv.delete(grantKey(key)), signal);
+    await this.#run('delete', () => this.keyv.delete(this.#grantKey(key)), signal);
   }
 
   /** Keeps a pending authorization until `pending.expiresAt` (`ttlMs` from now). */
   async putPending(state: string, pending: PendingAuthorization, ttlMs: number, signal?: AbortSignal): Promise<void> {
-    const storeKey = pendingKey(state);
+    const storeKey = this.#pendingKey(state);
     const value = this.#codec.encode(storeKey, JSON.stringify(pending));
     const ok = await this.#run('write', () => this.keyv.set(storeKey, value, ttlMs), signal);
     if (ok === false) throw new StoreError('The store did not acknowledge writing a pending authorization');
@@ -114,12 +146,41 @@ export class GrantStore {
    * callers apart (@keyv/postgres 2 reads then deletes) need the caller to hold a lock on the state.
    */
   async takePending(state: string, signal?: AbortSignal): Promise<PendingAuthorization | undefined> {
-    const storeKey = pendingKey(state);
+    const storeKey = this.#pendingKey(state);
     const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
     if (stored === undefined || stored === null) return undefined;
     const deleted = await this.#run('delete', () => this.keyv.delete(storeKey), signal);
     if (deleted === false) return undefined;
-    return parsePending(this.#codec.decode(storeKey, stored));
+    const pending = parsePending(this.#codec.decode(storeKey, stored));
+    if (pending !== undefined && !this.#owns(pending)) throw new RecordError('A pending consent belongs to another issuer or client: it is not used');
+    return pending;
+  }
+
+  /** What is remembered about the authorization server (metadata cache, introspection), or `undefined`. */
+  async readServerState(signal?: AbortSignal): Promise<unknown> {
+    const storeKey = `${this.#prefix}server`;
+    const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
+    if (stored === undefined || stored === null) return undefined;
+    try {
+      return JSON.parse(this.#codec.decode(storeKey, stored));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Writes what is remembered about the authorization server. */
+  async writeServerState(state: object, signal?: AbortSignal): Promise<void> {
+    const storeKey = `${this.#prefix}server`;
+    const ok = await this.#run('write', () => this.keyv.set(storeKey, this.#codec.encode(storeKey, JSON.stringify(state))), signal);
+    if (ok === false) throw new StoreError('The store did not acknowledge writing the server state');
+  }
+
+  #grantKey(key: string): string {
+    return `${this.#prefix}grant:${key}`;
+  }
+
+  #pendingKey(state: string): string {
+    return `${this.#prefix}pending:${state}`;
   }
 
   async #run<T>(operation: string, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -152,19 +213,13 @@ function staleWrite(current: Grant | undefined): WriteResult {
   return { ok: false, current };
 }
 
-function grantKey(key: string): string {
-  return `grant:${key}`;
-}
-
-function pendingKey(state: string): string {
-  return `pending:${state}`;
-}
-
 function parsePending(raw: string): PendingAuthorization | undefined {
   try {
     const value = JSON.parse(raw) as Partial<PendingAuthorization>;
     if (
-      typeof value.key === 'string' && typeof value.codeVerifier === 'string' && typeof value.nonce === 'string'
+      typeof value.key === 'string' && typeof value.codeVerifier === 'string'
+      && (value.nonce === undefined || typeof value.nonce === 'string')
+      && typeof value.issuer === 'string' && typeof value.clientId === 'string'
       && typeof value.redirectUri === 'string' && typeof value.scope === 'string' && typeof value.expiresAt === 'number'
     ) {
       return value as PendingAuthorization;

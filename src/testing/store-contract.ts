@@ -189,6 +189,8 @@ function rotate(grant: Grant, refreshToken: string): Grant {
 function makePending(): PendingAuthorization {
   return {
     key: `user-${randomUUID()}`,
+    issuer: 'https://issuer.example',
+    clientId: 'client-1',
     codeVerifier: 'verifier',
     nonce: 'nonce',
     redirectUri: 'https://app.example/callback',

@@ -46,3 +46,10 @@ export function duration(value: unknown, name: string, fallback: number, min: nu
   }
   return value;
 }
+
+/** One of a few allowed values. */
+export function oneOf<const T extends readonly unknown[]>(value: unknown, name: string, allowed: T, fallback: T[number]): T[number] {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) throw new ConfigurationError(`Expected \`${name}\` to be ${allowed.map((v) => JSON.stringify(v).replace(/"/g, "'")).join(', ')}`);
+  return value as T[number];
+}

@@ -19,6 +19,14 @@ export function createClock(start = Date.now()): TestClock {
   return { now: () => time, advance: (ms) => { time += ms; } };
 }
 
+/** The store namespace of test managers (`namespace` option): their grants live at `test:grant:<key>`. */
+export const TEST_NAMESPACE = 'test';
+
+/** The store key of a test manager's grant. */
+export function grantKey(key: string): string {
+  return `${TEST_NAMESPACE}:grant:${key}`;
+}
+
 /** Options for a manager of the given client at the test server. */
 export function managerOptions(idp: AuthorizationServer, kind: ClientKind, extra: Partial<TokenManagerOptions> = {}): TokenManagerOptions {
   const client = kind === 'public'
@@ -30,6 +38,7 @@ export function managerOptions(idp: AuthorizationServer, kind: ClientKind, extra
     redirectUri: idp.redirectUri,
     allowInsecureRequests: true,
     store: new Keyv(),
+    namespace: TEST_NAMESPACE,
     retryMinDelayMs: 10,
     ...extra,
   };

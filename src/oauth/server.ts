@@ -1,0 +1,143 @@
+/**
+ * The connection to the authorization server, made on first need: no request at creation, so a
+ * process whose grants hold valid access tokens serves them with the server down. Discovered metadata
+ * is cached in the store for a day (stale metadata is used while a fresh copy is fetched in the
+ * background), and what the server has shown about itself (whether it introspects refresh tokens) is
+ * remembered there too, for every process sharing the store.
+ * @module
+ */
+import * as client from 'openid-client';
+import { ConfigurationError } from '../errors.ts';
+import { createOAuthClient, type ClientPolicy, type OAuthClient } from './client.ts';
+import { fetchMetadata, type DiscoveryPolicy, type ServerMetadata } from './discovery.ts';
+import { createCustomFetch, type Fetch } from './http.ts';
+
+/** How long fetched metadata is used before it is fetched again (in the background). */
+export const METADATA_TTL_MS = 86_400_000;
+
+/** What the store remembers about the server. */
+export interface ServerState {
+  /** Where the metadata came from (discovery mode and URL): a change of configuration ignores the cache. */
+  source: string;
+  /** Fetched metadata (without the `metadata` option laid over it), when discovery is used. */
+  metadata?: ServerMetadata;
+  /** Epoch ms of the fetch. */
+  fetchedAt?: number;
+  /** Whether introspection knows refresh tokens: seen `active: true` for a live one (or `active: false`). */
+  introspectsRefreshTokens?: boolean;
+}
+
+/** Where the server state is kept (the grant store). @internal */
+export interface ServerStateStore {
+  readServerState(signal?: AbortSignal): Promise<unknown>;
+  writeServerState(state: ServerState, signal?: AbortSignal): Promise<void>;
+}
+
+/** Settings of the connection (a subset of the manager's options). @internal */
+export interface ServerPolicy extends ClientPolicy, Omit<DiscoveryPolicy, 'discovery'> {
+  discovery: 'oidc' | 'oauth2' | false;
+  metadata: Record<string, unknown>;
+  introspection: 'auto' | 'off';
+  fetch: Fetch;
+  maxResponseBytes: number;
+}
+
+/** The lazily made connection to the server. @internal */
+export class ServerConnection {
+  readonly #policy: ServerPolicy;
+  readonly #store: ServerStateStore;
+  readonly #source: string;
+  readonly #customFetch: client.CustomFetch;
+  #client: Promise<OAuthClient> | undefined;
+  #state: ServerState | undefined;
+  #refreshing = false;
+
+  constructor(policy: ServerPolicy, store: ServerStateStore) {
+    this.#policy = policy;
+    this.#store = store;
+    this.#source = policy.discovery === false ? 'none' : `${policy.discovery} ${policy.discoveryUrl?.href ?? policy.issuer.href}`;
+    this.#customFetch = createCustomFetch({ fetch: policy.fetch, maxResponseBytes: policy.maxResponseBytes });
+  }
+
+  /**
+   * The configured client, connecting on first use. A failure is not remembered: the next call tries
+   * again.
+   * @throws {ServerUnavailableError} when the metadata cannot be fetched (and none is cached).
+   */
+  client(signal: AbortSignal): Promise<OAuthClient> {
+    this.#client ??= this.#connect(signal).catch((error: unknown) => {
+      this.#client = undefined;
+      throw error;
+    });
+    return this.#client;
+  }
+
+  /**
+   * Whether to ask introspection after an ambiguous failure: the server has an introspection endpoint,
+   * `introspection` is `'auto'`, and it has shown that it knows refresh tokens.
+   */
+  trustsIntrospection(oauth: OAuthClient): boolean {
+    return this.#policy.introspection === 'auto' && oauth.supportsIntrospection && this.#state?.introspectsRefreshTokens === true;
+  }
+
+  /** Whether it is still unknown if introspection knows refresh tokens (worth a check after a consent). */
+  shouldProbeIntrospection(oauth: OAuthClient): boolean {
+    return this.#policy.introspection === 'auto' && oauth.supportsIntrospection && this.#state?.introspectsRefreshTokens === undefined;
+  }
+
+  /** Remembers what introspection answered for a refresh token known to be live, here and in the store. */
+  async recordIntrospection(knowsRefreshTokens: boolean, signal?: AbortSignal): Promise<void> {
+    this.#state = { ...this.#state, source: this.#source, introspectsRefreshTokens: knowsRefreshTokens };
+    await this.#store.writeServerState(this.#state, signal);
+  }
+
+  async #connect(signal: AbortSignal): Promise<OAuthClient> {
+    const cached = parseState(await this.#store.readServerState(signal).catch(() => undefined));
+    this.#state = cached?.source === this.#source ? cached : { source: this.#source };
+    if (this.#policy.discovery === false) return this.#build({ issuer: this.#policy.issuer.href });
+    const { metadata, fetchedAt } = this.#state;
+    if (metadata !== undefined && fetchedAt !== undefined) {
+      if (this.#policy.now() - fetchedAt >= METADATA_TTL_MS) this.#refreshInBackground();
+      return this.#build(metadata);
+    }
+    return this.#build(await this.#fetch(signal));
+  }
+
+  async #fetch(signal: AbortSignal): Promise<ServerMetadata> {
+    const metadata = await fetchMetadata({ ...this.#policy, discovery: this.#policy.discovery as 'oidc' | 'oauth2' }, this.#customFetch, signal);
+    this.#state = { ...this.#state, source: this.#source, metadata, fetchedAt: this.#policy.now() };
+    // Best effort: a store that refuses the cache costs a fetch per process, nothing else.
+    await this.#store.writeServerState(this.#state, signal).catch(() => {});
+    return metadata;
+  }
+
+  #refreshInBackground(): void {
+    if (this.#refreshing) return;
+    this.#refreshing = true;
+    this.#fetch(new AbortController().signal)
+      .then((metadata) => {
+        this.#client = Promise.resolve(this.#build(metadata));
+      }, () => {})
+      .finally(() => {
+        this.#refreshing = false;
+      });
+  }
+
+  #build(fetched: ServerMetadata): OAuthClient {
+    const metadata: ServerMetadata = { ...fetched, ...this.#policy.metadata, issuer: fetched.issuer };
+    if (typeof metadata.token_endpoint !== 'string') throw new ConfigurationError('The server has no `token_endpoint`: set `metadata.token_endpoint`');
+    return createOAuthClient(metadata as client.ServerMetadata, this.#policy, this.#customFetch);
+  }
+}
+
+function parseState(value: unknown): ServerState | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const state = value as Partial<ServerState>;
+  if (typeof state.source !== 'string') return undefined;
+  const metadata = typeof state.metadata === 'object' && state.metadata !== null && typeof state.metadata.issuer === 'string' ? state.metadata : undefined;
+  return {
+    source: state.source,
+    ...(metadata !== undefined && typeof state.fetchedAt === 'number' ? { metadata, fetchedAt: state.fetchedAt } : {}),
+    ...(typeof state.introspectsRefreshTokens === 'boolean' ? { introspectsRefreshTokens: state.introspectsRefreshTokens } : {}),
+  };
+}
