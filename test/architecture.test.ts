@@ -32,6 +32,7 @@ const ENTRY_POINTS = new Set(['index.ts', 'redis.ts', 'postgres.ts', 'defaults.t
 /** Which rooms each room may import, besides itself. */
 const ALLOWED: Record<string, readonly string[]> = {
   'errors.ts': [],
+  providers: ['errors.ts'],
   util: ['errors.ts'],
   grant: ['errors.ts', 'util'],
   oauth: ['errors.ts', 'util', 'grant'],

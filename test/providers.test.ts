@@ -1,15 +1,17 @@
 /**
- * Provider presets: each one's documented shape, and argument validation.
- * (Imported by path: the `offline-tokens/providers` export is not wired in package.json yet.)
+ * Provider presets: each one's documented shape, argument validation, and that every preset is a
+ * valid set of `createTokenManager` options (type-checked, and accepted by the option validation).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auth0, github, google, keycloak, microsoft, okta, providers, transmit, type ProviderPreset } from '../src/providers/index.ts';
+import Keyv from 'keyv';
+import { ConfigurationError, createTokenManager, type TokenManagerOptions } from 'offline-tokens';
+import { auth0, github, google, keycloak, microsoft, okta, providers, transmit, type ProviderPreset } from 'offline-tokens/providers';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const FIELDS = new Set([
   'issuer', 'discovery', 'discoveryUrl', 'metadata', 'openid', 'offlineAccess', 'prompt', 'clientAuthMethod', 'scope',
-  'authorizationParams', 'refreshTokenLifetimeMs', 'maxGrantLifetimeMs', 'rotationGracePeriodMs', 'introspection', 'tokenEndpointAcceptJson',
+  'authorizationParams', 'refreshTokenLifetimeMs', 'maxGrantLifetimeMs', 'rotationGracePeriodMs', 'introspection',
 ]);
 
 /** Only known fields, each of its documented type; frozen all the way down. */
@@ -122,13 +124,12 @@ describe('provider presets', () => {
     assert.equal(preset.metadata?.token_endpoint, 'https://github.com/login/oauth/access_token');
     assert.equal(preset.metadata?.authorization_endpoint, 'https://github.com/login/oauth/authorize');
     assert.equal(preset.openid, false);
-    assert.equal(preset.tokenEndpointAcceptJson, true);
     assert.equal(preset.refreshTokenLifetimeMs, 15_897_600_000);
     assert.equal(preset.rotationGracePeriodMs, 0);
     assert.equal(preset.introspection, 'off');
   });
 
-  it('rejects bad arguments with a TypeError naming the argument', () => {
+  it('rejects bad arguments with a ConfigurationError naming the argument', () => {
     const cases: Array<[() => unknown, RegExp]> = [
       [() => microsoft(undefined as never), /`microsoft\(\)`.*`tenant`/],
       [() => microsoft({ tenant: '' }), /`tenant`/],
@@ -147,6 +148,21 @@ describe('provider presets', () => {
       [() => keycloak({ baseUrl: 'https://sso.example.com', realm: 'a/b' }), /`realm`/],
       [() => keycloak(null as never), /`keycloak\(\)`/],
     ];
-    for (const [call, message] of cases) assert.throws(call, (error: unknown) => error instanceof TypeError && message.test(error.message));
+    for (const [call, message] of cases) assert.throws(call, (error: unknown) => error instanceof ConfigurationError && message.test(error.message));
+  });
+});
+
+describe('presets are createTokenManager options', () => {
+  const all: ProviderPreset[] = [
+    transmit(), google(), microsoft({ tenant: 'common' }), auth0({ domain: 'example.us.auth0.com' }),
+    okta({ domain: 'example.okta.com' }), keycloak({ baseUrl: 'https://sso.example.com', realm: 'acme' }), github(),
+  ];
+  it('each one, with a client, is accepted without a request (the store is the only thing opened)', async () => {
+    for (const preset of all) {
+      // Type-level: a preset spreads into the options.
+      const options: TokenManagerOptions = { issuer: 'https://unused.example', ...preset, clientId: 'c', clientSecret: 's', redirectUri: 'https://app.example/cb', store: new Keyv() };
+      const tokens = await createTokenManager(options);
+      await tokens.close();
+    }
   });
 });

@@ -28,6 +28,8 @@ export type Failure =
   | { kind: 'other' };
 
 const TRANSIENT_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error', 'slow_down']);
+/** The refresh token (or code) is dead: RFC 6749's `invalid_grant`, and GitHub's name for it. */
+const INVALID_GRANT_ERRORS = new Set(['invalid_grant', 'bad_refresh_token']);
 /** Socket failures before any byte was sent: the server cannot have processed the request. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -43,7 +45,7 @@ export function classifyFailure(error: unknown, now: number): Failure {
   if (error instanceof TokenManagerError) return error.code === 'ERR_BAD_TOKEN_RESPONSE' ? { kind: 'bad_response' } : { kind: 'other' };
   if (error instanceof client.ResponseBodyError) {
     const retryAfterMs = parseRetryAfter(error.response?.headers.get('retry-after') ?? null, now);
-    if (error.error === 'invalid_grant') return { kind: 'invalid_grant' };
+    if (INVALID_GRANT_ERRORS.has(error.error)) return { kind: 'invalid_grant' };
     if (TRANSIENT_OAUTH_ERRORS.has(error.error) || error.status === 429 || error.status >= 500) {
       return { kind: 'transient', retryAfterMs, mayHaveReachedServer: false, timedOut: false, status: error.status };
     }

@@ -43,7 +43,8 @@ export function createCustomFetch(options: { fetch: Fetch; maxResponseBytes: num
     const context = requestContext.getStore();
     const signal = anySignal(init.signal ?? undefined, context?.signal);
     const response = await fetch(url, { ...(init as RequestInit), signal });
-    return limitBody(response, maxResponseBytes, context?.capture);
+    const limited = await limitBody(response, maxResponseBytes, context?.capture);
+    return init.method === 'POST' ? errorAsClientError(limited) : limited;
   };
 }
 
@@ -74,4 +75,25 @@ async function limitBody(response: Response, maxBytes: number, capture: Response
   // openid-client checks the final URL of discovery and userinfo responses.
   Object.defineProperty(limited, 'url', { value: response.url });
   return limited;
+}
+
+/**
+ * A 200 whose JSON body is an OAuth error (`{"error": ...}` and no `access_token`) is answered as the
+ * 400 it means: GitHub reports token endpoint errors (`bad_refresh_token`, `bad_verification_code`)
+ * with HTTP 200. openid-client then reads it as the OAuth error it is, not as a malformed success.
+ */
+async function errorAsClientError(response: Response): Promise<Response> {
+  if (response.status !== 200 || !(response.headers.get('content-type') ?? '').includes('json')) return response;
+  const text = await response.clone().text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return response;
+  }
+  const fields = body as { error?: unknown; access_token?: unknown } | null;
+  if (typeof fields !== 'object' || fields === null || typeof fields.error !== 'string' || fields.access_token !== undefined) return response;
+  const error = new Response(text, { status: 400, statusText: 'Bad Request', headers: response.headers });
+  Object.defineProperty(error, 'url', { value: response.url });
+  return error;
 }

@@ -42,8 +42,7 @@ export function github(): ProviderPreset {
     // https://docs.github.com/en/rest/apps/oauth-applications — tokens are checked with POST /applications/{client_id}/token
     // and revoked with DELETE /applications/{client_id}/grant, not with RFC 7662/7009 endpoints
     introspection: 'off',
-    // https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps — "By default, the response takes
-    // the following form: access_token=...&scope=...&token_type=bearer"; JSON with Accept: application/json
-    tokenEndpointAcceptJson: true,
+    // Token endpoint answers are form-encoded unless the request accepts JSON: openid-client always sends
+    // `Accept: application/json` (docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps).
   });
 }

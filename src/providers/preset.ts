@@ -2,6 +2,7 @@
  * The shape of a provider preset, and the small helpers the presets share: freezing and argument checks.
  * Nothing here imports from the rest of the SDK.
  */
+import { ConfigurationError } from '../errors.ts';
 
 /**
  * What a provider documents about itself, as plain data: how to discover it, how to ask for offline
@@ -48,8 +49,6 @@ export interface ProviderPreset {
   rotationGracePeriodMs?: number;
   /** `'auto'`: use the introspection endpoint if there is one; `'off'`: the provider has none worth using. */
   introspection?: 'auto' | 'off';
-  /** The token endpoint answers form-encoded unless the request sends `Accept: application/json` (GitHub). */
-  tokenEndpointAcceptJson?: boolean;
 }
 
 /**
@@ -78,7 +77,7 @@ export function freezePreset(preset: ProviderPreset): ProviderPreset {
 }
 
 /**
- * The options object of a preset function, or a TypeError naming what is missing.
+ * The options object of a preset function, or a ConfigurationError naming what is missing.
  *
  * @example
  * ```ts
@@ -86,7 +85,7 @@ export function freezePreset(preset: ProviderPreset): ProviderPreset {
  * ```
  */
 export function requireOptions(fn: string, options: unknown, required: string): Record<string, unknown> {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected \`${fn}()\` to receive an options object with \`${required}\``);
+  if (typeof options !== 'object' || options === null) throw new ConfigurationError(`Expected \`${fn}()\` to receive an options object with \`${required}\``);
   return options as Record<string, unknown>;
 }
 
@@ -98,12 +97,12 @@ const HOST = /^(?=.{1,253}(?::|$))[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(
  * @example
  * ```ts
  * requireHost('domain', 'Example.us.auth0.com', 'example.us.auth0.com'); // 'example.us.auth0.com'
- * requireHost('domain', 'https://example.us.auth0.com', 'example.us.auth0.com'); // throws TypeError
+ * requireHost('domain', 'https://example.us.auth0.com', 'example.us.auth0.com'); // throws ConfigurationError
  * ```
  */
 export function requireHost(name: string, value: unknown, example: string): string {
   if (typeof value !== 'string' || !HOST.test(value)) {
-    throw new TypeError(`Expected \`${name}\` to be a host name such as \`${example}\` (no scheme, no path)`);
+    throw new ConfigurationError(`Expected \`${name}\` to be a host name such as \`${example}\` (no scheme, no path)`);
   }
   return value.toLowerCase();
 }
@@ -117,7 +116,7 @@ export function requireHost(name: string, value: unknown, example: string): stri
  * ```
  */
 export function requireToken(name: string, value: unknown, pattern: RegExp, what: string): string {
-  if (typeof value !== 'string' || !pattern.test(value)) throw new TypeError(`Expected \`${name}\` to be ${what}`);
+  if (typeof value !== 'string' || !pattern.test(value)) throw new ConfigurationError(`Expected \`${name}\` to be ${what}`);
   return value;
 }
 
@@ -137,7 +136,7 @@ export function requireBaseUrl(name: string, value: unknown, example: string): s
     url = undefined;
   }
   if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw new TypeError(`Expected \`${name}\` to be an absolute http(s) URL such as \`${example}\` (no query, no fragment)`);
+    throw new ConfigurationError(`Expected \`${name}\` to be an absolute http(s) URL such as \`${example}\` (no query, no fragment)`);
   }
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
 }
