@@ -11,6 +11,7 @@ import { createEncryptionCodec, type EncryptionOptions } from './grant/encryptio
 import { plainCodec, type RecordCodec } from './grant/codec.ts';
 import { bool, duration, isKeyvLike, nonEmptyString, oneOf, stringOption, url } from './util/validate.ts';
 import { withRequiredScopes } from './consent/scope.ts';
+import { sameIssuer } from './grant/issuer.ts';
 
 /** How the client authenticates at the token endpoint. */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -131,6 +132,8 @@ export interface TokenManagerOptions {
 /** Options with defaults applied. @internal */
 export interface ResolvedOptions {
   issuer: URL;
+  /** The issuer identifier exactly as configured (`iss` values are compared as strings). */
+  issuerId: string;
   discovery: 'oidc' | 'oauth2' | false;
   discoveryUrl: URL | undefined;
   metadata: Record<string, unknown>;
@@ -201,6 +204,9 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
   for (const field of ['authorization_endpoint', 'token_endpoint', 'revocation_endpoint', 'introspection_endpoint', 'userinfo_endpoint', 'jwks_uri']) {
     if (metadata[field] !== undefined) url(metadata[field], `metadata.${field}`);
   }
+  if (metadata.issuer !== undefined && (typeof metadata.issuer !== 'string' || !sameIssuer(metadata.issuer, issuer.href))) {
+    throw new ConfigurationError('Expected `metadata.issuer` to be the `issuer`');
+  }
   if (discovery === false && (metadata.token_endpoint === undefined || metadata.authorization_endpoint === undefined)) {
     throw new ConfigurationError('Expected `metadata.authorization_endpoint` and `metadata.token_endpoint` with `discovery: false`');
   }
@@ -230,6 +236,7 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
   if (/\s/.test(namespace)) throw new ConfigurationError('Expected `namespace` to contain no white space');
   return {
     issuer,
+    issuerId: typeof options.issuer === 'string' ? options.issuer : issuer.href,
     discovery,
     discoveryUrl,
     metadata: { ...metadata },

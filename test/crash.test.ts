@@ -38,13 +38,16 @@ describe('crash at any point', () => {
     const store = new Keyv({ store: new SqliteStore({ path: sqlitePath }) });
     const lock = createSqliteLock({ database: sqlitePath, leaseTtlMs: 1_000 });
     const tokens = await createTokenManager({ ...options, store, lock });
+    // The killed workers run without discovery (the metadata given), the checking manager with it.
+    const metadata = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
+    const workerOptions = { ...options, discovery: false as const, metadata };
     const outcomes = { working: 0, rotationLost: 0, killedMidFlight: 0, transientRetries: 0 };
 
     async function lane(lane: number): Promise<void> {
       const key = `crash-${lane}`;
       await connect(tokens, idp, key);
       for (let i = lane; i < ITERATIONS; i += LANES) {
-        const child = fork(join(import.meta.dirname, 'support', 'crash-worker.ts'), [JSON.stringify({ options, sqlitePath, key })], {
+        const child = fork(join(import.meta.dirname, 'support', 'crash-worker.ts'), [JSON.stringify({ options: workerOptions, sqlitePath, key })], {
           execArgv: ['--conditions=source'],
           stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         });

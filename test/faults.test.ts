@@ -169,3 +169,47 @@ describe('fault matrix (server without introspection)', () => {
     }
   });
 });
+
+describe('fault matrix (discovery: false, the metadata given)', () => {
+  let idp: AuthorizationServer;
+  let metadata: Record<string, unknown>;
+  before(async () => {
+    idp = await startAuthorizationServer();
+    metadata = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
+  });
+  after(() => idp.close());
+
+  async function expiredManager(key: string): Promise<TokenManager> {
+    const clock = createClock();
+    const tokens = await connectedManager(idp, 'post', key, { now: clock.now, requestTimeoutMs: 1_000, discovery: false, metadata });
+    idp.resetCounters();
+    clock.advance(HOUR_MS);
+    return tokens;
+  }
+
+  it('a 502 and a reset before reading: recovered, a token in the end, no discovery request', async () => {
+    const tokens = await expiredManager('static-recover');
+    try {
+      idp.faults.push({ kind: 'respond', status: 502, body: 'bad gateway' }, { kind: 'drop-before' });
+      assert.ok(await tokens.getAccessToken('static-recover'));
+      assert.equal(idp.counters.refreshSuccesses, 1);
+      assert.equal(idp.counters.reusedRefreshTokens, 0);
+    } finally {
+      await tokens.close();
+    }
+  });
+
+  it('processed, response lost: introspection (shown after the consent to know refresh tokens) says rotated → rotation_lost, no reuse', async () => {
+    const tokens = await expiredManager('static-lost');
+    try {
+      idp.faults.push({ kind: 'drop-after' });
+      const error = await rejection(tokens.getAccessToken('static-lost'));
+      assert.ok(error instanceof ReauthRequiredError && error.reason === 'rotation_lost', `got ${error}`);
+      assert.equal(idp.counters.refreshSuccesses, 1);
+      assert.equal(idp.counters.reusedRefreshTokens, 0);
+      assert.ok(idp.counters.introspections >= 1, 'the loss was confirmed at the server');
+    } finally {
+      await tokens.close();
+    }
+  });
+});

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createTokenManager, type TokenManager } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer, type TokenEndpointFault } from './support/authorization-server.ts';
 import { openBackend, spawnFleet, summarize, type FleetBackend, type FleetMember, type FleetWorkerConfig, type RoundResult } from './support/fleet-worker.ts';
-import { connect, managerOptions } from './support/harness.ts';
+import { connect, managerOptions, TEST_NAMESPACE } from './support/harness.ts';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
 
 // Tokens are compared with assert.ok, never assert.equal: a failure must not print a token (npm test's leak check).
@@ -85,6 +85,12 @@ interface CrashSettings {
 
 const crashSettings: CrashSettings = { leaseTtlMs: LEASE_TTL_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS };
 
+/** The test server's discovery document: the workers run with `discovery: false` on it. */
+async function serverMetadata(): Promise<Record<string, unknown>> {
+  const response = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
+  return await response.json() as Record<string, unknown>;
+}
+
 async function startFleet(backend: FleetBackend, key: string, now: number, settings?: CrashSettings): Promise<FleetMember[]> {
   const config: FleetWorkerConfig = {
     issuer: idp.issuer,
@@ -92,6 +98,8 @@ async function startFleet(backend: FleetBackend, key: string, now: number, setti
     redirectUri: idp.redirectUri,
     backend,
     key,
+    namespace: TEST_NAMESPACE,
+    metadata: await serverMetadata(),
     now,
     ...settings,
   };

@@ -116,11 +116,11 @@ describe('provider presets', () => {
     assert.equal(keycloak({ baseUrl: 'https://sso.example.com', realm: 'été' }).issuer, 'https://sso.example.com/realms/%C3%A9t%C3%A9');
   });
 
-  it('github: no discovery, no OpenID, JSON only on request, 6-month single-use refresh tokens', () => {
+  it('github: no discovery, no OpenID, 6-month single-use refresh tokens', () => {
     const preset = github();
     assertWellFormed(preset);
     assert.equal(preset.discovery, false);
-    assert.equal(preset.issuer, undefined);
+    assert.equal(preset.issuer, 'https://github.com', 'no issuer is documented: its origin names the grants');
     assert.equal(preset.metadata?.token_endpoint, 'https://github.com/login/oauth/access_token');
     assert.equal(preset.metadata?.authorization_endpoint, 'https://github.com/login/oauth/authorize');
     assert.equal(preset.openid, false);
@@ -160,7 +160,7 @@ describe('presets are createTokenManager options', () => {
   it('each one, with a client, is accepted without a request (the store is the only thing opened)', async () => {
     for (const preset of all) {
       // Type-level: a preset spreads into the options.
-      const options: TokenManagerOptions = { issuer: 'https://unused.example', ...preset, clientId: 'c', clientSecret: 's', redirectUri: 'https://app.example/cb', store: new Keyv() };
+      const options: TokenManagerOptions = { ...preset, clientId: 'c', clientSecret: 's', redirectUri: 'https://app.example/cb', store: new Keyv() };
       const tokens = await createTokenManager(options);
       await tokens.close();
     }

@@ -17,13 +17,18 @@ export const METADATA_TTL_MS = 86_400_000;
 
 /** What the store remembers about the server. */
 export interface ServerState {
-  /** Where the metadata came from (discovery mode and URL): a change of configuration ignores the cache. */
-  source: string;
   /** Fetched metadata (without the `metadata` option laid over it), when discovery is used. */
-  metadata?: ServerMetadata;
-  /** Epoch ms of the fetch. */
-  fetchedAt?: number;
-  /** Whether introspection knows refresh tokens: seen `active: true` for a live one (or `active: false`). */
+  discovered?: {
+    /** Where it came from (discovery mode and URL): a change of configuration ignores it. */
+    source: string;
+    metadata: ServerMetadata;
+    /** Epoch ms of the fetch. */
+    fetchedAt: number;
+  };
+  /**
+   * Whether introspection knows refresh tokens: it answered `active: true` (or `false`) for one known
+   * to be live. A fact about the server, shared by every configuration that reaches it.
+   */
   introspectsRefreshTokens?: boolean;
 }
 
@@ -38,6 +43,8 @@ export interface ServerPolicy extends ClientPolicy, Omit<DiscoveryPolicy, 'disco
   discovery: 'oidc' | 'oauth2' | false;
   metadata: Record<string, unknown>;
   introspection: 'auto' | 'off';
+  /** The issuer identifier exactly as configured: the metadata's `issuer` without discovery. */
+  issuerId: string;
   fetch: Fetch;
   maxResponseBytes: number;
 }
@@ -76,8 +83,14 @@ export class ServerConnection {
    * Whether to ask introspection after an ambiguous failure: the server has an introspection endpoint,
    * `introspection` is `'auto'`, and it has shown that it knows refresh tokens.
    */
-  trustsIntrospection(oauth: OAuthClient): boolean {
-    return this.#policy.introspection === 'auto' && oauth.supportsIntrospection && this.#state?.introspectsRefreshTokens === true;
+  async trustsIntrospection(oauth: OAuthClient, signal: AbortSignal): Promise<boolean> {
+    if (this.#policy.introspection !== 'auto' || !oauth.supportsIntrospection) return false;
+    // Unknown here: another process may have learnt it since this one connected (an ambiguous failure is rare).
+    if (this.#state?.introspectsRefreshTokens === undefined) {
+      const stored = parseState(await this.#store.readServerState(signal).catch(() => undefined));
+      if (stored.introspectsRefreshTokens !== undefined) this.#state = { ...this.#state, introspectsRefreshTokens: stored.introspectsRefreshTokens };
+    }
+    return this.#state?.introspectsRefreshTokens === true;
   }
 
   /** Whether it is still unknown if introspection knows refresh tokens (worth a check after a consent). */
@@ -87,25 +100,27 @@ export class ServerConnection {
 
   /** Remembers what introspection answered for a refresh token known to be live, here and in the store. */
   async recordIntrospection(knowsRefreshTokens: boolean, signal?: AbortSignal): Promise<void> {
-    this.#state = { ...this.#state, source: this.#source, introspectsRefreshTokens: knowsRefreshTokens };
+    this.#state = { ...this.#state, introspectsRefreshTokens: knowsRefreshTokens };
     await this.#store.writeServerState(this.#state, signal);
   }
 
   async #connect(signal: AbortSignal): Promise<OAuthClient> {
-    const cached = parseState(await this.#store.readServerState(signal).catch(() => undefined));
-    this.#state = cached?.source === this.#source ? cached : { source: this.#source };
-    if (this.#policy.discovery === false) return this.#build({ issuer: this.#policy.issuer.href });
-    const { metadata, fetchedAt } = this.#state;
-    if (metadata !== undefined && fetchedAt !== undefined) {
-      if (this.#policy.now() - fetchedAt >= METADATA_TTL_MS) this.#refreshInBackground();
-      return this.#build(metadata);
+    this.#state = parseState(await this.#store.readServerState(signal).catch(() => undefined));
+    if (this.#policy.discovery === false) {
+      const { issuer } = this.#policy.metadata;
+      return this.#build({ issuer: typeof issuer === 'string' ? issuer : this.#policy.issuerId });
+    }
+    const { discovered } = this.#state;
+    if (discovered?.source === this.#source) {
+      if (this.#policy.now() - discovered.fetchedAt >= METADATA_TTL_MS) this.#refreshInBackground();
+      return this.#build(discovered.metadata);
     }
     return this.#build(await this.#fetch(signal));
   }
 
   async #fetch(signal: AbortSignal): Promise<ServerMetadata> {
     const metadata = await fetchMetadata({ ...this.#policy, discovery: this.#policy.discovery as 'oidc' | 'oauth2' }, this.#customFetch, signal);
-    this.#state = { ...this.#state, source: this.#source, metadata, fetchedAt: this.#policy.now() };
+    this.#state = { ...this.#state, discovered: { source: this.#source, metadata, fetchedAt: this.#policy.now() } };
     // Best effort: a store that refuses the cache costs a fetch per process, nothing else.
     await this.#store.writeServerState(this.#state, signal).catch(() => {});
     return metadata;
@@ -124,20 +139,21 @@ export class ServerConnection {
   }
 
   #build(fetched: ServerMetadata): OAuthClient {
+    // The issuer is never overlaid: it is what the fetched document (or the configuration) says.
     const metadata: ServerMetadata = { ...fetched, ...this.#policy.metadata, issuer: fetched.issuer };
     if (typeof metadata.token_endpoint !== 'string') throw new ConfigurationError('The server has no `token_endpoint`: set `metadata.token_endpoint`');
     return createOAuthClient(metadata as client.ServerMetadata, this.#policy, this.#customFetch);
   }
 }
 
-function parseState(value: unknown): ServerState | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const state = value as Partial<ServerState>;
-  if (typeof state.source !== 'string') return undefined;
-  const metadata = typeof state.metadata === 'object' && state.metadata !== null && typeof state.metadata.issuer === 'string' ? state.metadata : undefined;
+function parseState(value: unknown): ServerState {
+  if (typeof value !== 'object' || value === null) return {};
+  const state = value as { discovered?: Partial<NonNullable<ServerState['discovered']>>; introspectsRefreshTokens?: unknown };
+  const discovered = state.discovered;
+  const valid = typeof discovered === 'object' && discovered !== null && typeof discovered.source === 'string'
+    && typeof discovered.fetchedAt === 'number' && typeof discovered.metadata?.issuer === 'string';
   return {
-    source: state.source,
-    ...(metadata !== undefined && typeof state.fetchedAt === 'number' ? { metadata, fetchedAt: state.fetchedAt } : {}),
+    ...(valid ? { discovered: discovered as NonNullable<ServerState['discovered']> } : {}),
     ...(typeof state.introspectsRefreshTokens === 'boolean' ? { introspectsRefreshTokens: state.introspectsRefreshTokens } : {}),
   };
 }

@@ -17,6 +17,8 @@ const REFRESH_TOKEN_EXPIRES_IN_S = 15_897_600;
  */
 export function github(): ProviderPreset {
   return freezePreset({
+    // No issuer identifier is documented (no discovery): GitHub's origin names the grants and the namespace.
+    issuer: 'https://github.com',
     // https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-user-access-token-for-a-github-app
     // — no discovery document: the endpoints are given in the documentation
     discovery: false,

@@ -18,8 +18,8 @@ import { ConfigurationError } from '../errors.ts';
  * ```
  */
 export interface ProviderPreset {
-  /** The issuer identifier (exactly as the provider writes it in `iss`). */
-  issuer?: string;
+  /** The issuer identifier (exactly as the provider writes it in `iss`; GitHub, which has none, its origin). */
+  issuer: string;
   /** Where metadata comes from: OIDC discovery, RFC 8414 metadata, or none (use `metadata`). */
   discovery?: 'oidc' | 'oauth2' | false;
   /** The metadata document's URL, when it is not the default one derived from `issuer`. */

@@ -300,7 +300,7 @@ async function confirmRotationLost(ctx: RefreshContext, oauth: OAuthClient, stor
  */
 async function introspect(ctx: RefreshContext, oauth: OAuthClient, refreshToken: string, signal: AbortSignal): Promise<'active' | 'inactive' | 'unsupported' | 'unavailable'> {
   // Only a server that has shown it knows refresh tokens: RFC 7662 lets others answer `active: false`.
-  if (!ctx.server.trustsIntrospection(oauth)) return 'unsupported';
+  if (!await ctx.server.trustsIntrospection(oauth, signal)) return 'unsupported';
   try {
     const active = await isRefreshTokenActive(oauth, refreshToken, AbortSignal.any([signal, AbortSignal.timeout(ctx.policy.requestTimeoutMs)]));
     return active ? 'active' : 'inactive';

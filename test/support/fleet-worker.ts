@@ -36,6 +36,13 @@ export interface FleetWorkerConfig {
   requestTimeoutMs?: number;
   /** The grant every caller asks for. */
   key: string;
+  /** The manager's store namespace (the parent's manager must use the same). Default: derived from issuer and client. */
+  namespace?: string;
+  /**
+   * The server's metadata: the worker then runs with `discovery: false` (no metadata request at all),
+   * while the parent's manager discovers, so the fleet guarantees are checked in both modes.
+   */
+  metadata?: Record<string, unknown>;
   /** The clock's value until the first round, epoch ms. */
   now: number;
   /**
@@ -255,6 +262,8 @@ async function main(config: FleetWorkerConfig): Promise<void> {
     redirectUri: config.redirectUri,
     allowInsecureRequests: true,
     retryMinDelayMs: 10,
+    ...(config.namespace === undefined ? {} : { namespace: config.namespace }),
+    ...(config.metadata === undefined ? {} : { discovery: false as const, metadata: config.metadata }),
     ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
     ...backend.options,
     now: () => nowMs,

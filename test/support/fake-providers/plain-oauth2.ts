@@ -6,7 +6,7 @@
  */
 import { sendJson } from './protocol.ts';
 import { startFake } from './engine.ts';
-import { sendTokenJson, standardTokenError } from './profile.ts';
+import { sendTokenJson, standardTokenError, refuseUnknownScopes } from './profile.ts';
 import type { FakeProvider, FakeProviderOptions } from './types.ts';
 
 export const PLAIN_OAUTH2_PATHS = {
@@ -53,10 +53,7 @@ export function startPlainOAuth2Server(options: FakeProviderOptions = {}): Promi
         requirePkce: true,
         sendIss: true,
         initiallyConsented: false,
-        check(params) {
-          const unknown = (params.get('scope') ?? '').split(' ').filter((scope) => scope && !SCOPES.includes(scope));
-          return unknown.length > 0 ? { error: 'invalid_scope', description: `Unknown scope: ${unknown.join(' ')}` } : undefined;
-        },
+        check: refuseUnknownScopes(SCOPES),
         issueRefreshToken: () => true,
       },
       token: {

@@ -50,6 +50,14 @@ export interface Profile {
   userinfo?: { schemes: string[]; body(grant: Grant): unknown; unauthorized: ErrorAnswer };
 }
 
+/** An authorization request check refusing any scope outside `known` with `invalid_scope`. */
+export function refuseUnknownScopes(known: readonly string[]): (params: URLSearchParams) => { error: string; description: string } | undefined {
+  return (params) => {
+    const unknown = (params.get('scope') ?? '').split(' ').filter((scope) => scope && !known.includes(scope));
+    return unknown.length > 0 ? { error: 'invalid_scope', description: `Unknown scope: ${unknown.join(' ')}` } : undefined;
+  };
+}
+
 /** The token endpoint errors of RFC 6749 §5.2, as most servers send them. */
 export function standardTokenError(kind: TokenErrorKind, descriptions: Partial<Record<TokenErrorKind, string>> = {}): ErrorAnswer {
   const description = descriptions[kind];

@@ -7,7 +7,7 @@
  */
 import { sendJson } from './protocol.ts';
 import { startFake } from './engine.ts';
-import { sendTokenJson, standardTokenError } from './profile.ts';
+import { sendTokenJson, standardTokenError, refuseUnknownScopes } from './profile.ts';
 import type { FakeProvider, FakeProviderOptions } from './types.ts';
 
 export const QUIRKY_OIDC_PATHS = {
@@ -62,10 +62,7 @@ export function startQuirkyOidcServer(options: FakeProviderOptions = {}): Promis
         requirePkce: true,
         sendIss: true,
         initiallyConsented: false,
-        check(params) {
-          const unknown = (params.get('scope') ?? '').split(' ').filter((scope) => scope && !SCOPES.includes(scope));
-          return unknown.length > 0 ? { error: 'invalid_scope', description: `Unknown scope: ${unknown.join(' ')}` } : undefined;
-        },
+        check: refuseUnknownScopes(SCOPES),
         // A refresh token only when asked for `offline_access`.
         issueRefreshToken: (params) => (params.get('scope') ?? '').split(' ').includes('offline_access'),
       },
