@@ -269,6 +269,7 @@ export class TokenManager {
     try {
       await this.#source.close(() => this.#closing.abort(new ClosedError()));
     } finally {
+      this.#parts.server.close();
       await this.#parts.close();
     }
   }

@@ -7,7 +7,8 @@
  * @module
  */
 import * as client from 'openid-client';
-import { ConfigurationError } from '../errors.ts';
+import { ClosedError, ConfigurationError } from '../errors.ts';
+import { raceSignal } from '../util/abort.ts';
 import { createOAuthClient, type ClientPolicy, type OAuthClient } from './client.ts';
 import { fetchMetadata, type DiscoveryPolicy, type ServerMetadata } from './discovery.ts';
 import { createCustomFetch, type Fetch } from './http.ts';
@@ -58,6 +59,8 @@ export class ServerConnection {
   #client: Promise<OAuthClient> | undefined;
   #state: ServerState | undefined;
   #refreshing = false;
+  /** Ends a connect or a background refresh nobody waits for any more. */
+  readonly #closing = new AbortController();
 
   constructor(policy: ServerPolicy, store: ServerStateStore) {
     this.#policy = policy;
@@ -72,11 +75,17 @@ export class ServerConnection {
    * @throws {ServerUnavailableError} when the metadata cannot be fetched (and none is cached).
    */
   client(signal: AbortSignal): Promise<OAuthClient> {
-    this.#client ??= this.#connect(signal).catch((error: unknown) => {
+    // Shared by every caller: one caller giving up does not abort it for the others.
+    this.#client ??= this.#connect(this.#closing.signal).catch((error: unknown) => {
       this.#client = undefined;
       throw error;
     });
-    return this.#client;
+    return raceSignal(this.#client, signal);
+  }
+
+  /** Stops a connect or metadata refresh in flight. */
+  close(): void {
+    this.#closing.abort(new ClosedError());
   }
 
   /**
@@ -129,7 +138,7 @@ export class ServerConnection {
   #refreshInBackground(): void {
     if (this.#refreshing) return;
     this.#refreshing = true;
-    this.#fetch(new AbortController().signal)
+    this.#fetch(this.#closing.signal)
       .then((metadata) => {
         this.#client = Promise.resolve(this.#build(metadata));
       }, () => {})
