@@ -84,7 +84,9 @@ describe('crash at any point', () => {
           outcomes.working++;
         } catch (error) {
           assert.ok(error instanceof ReauthRequiredError && error.reason === 'rotation_lost', `iteration ${i}: ${String(error)}`);
-          assert.ok(lostAtServer, `iteration ${i}: rotation_lost reported while the stored token was live`);
+          // Judged when the SDK says so: a killed worker's request may reach the server after the kill
+          // and rotate then (the SDK waits for that before asking; the snapshot above does not).
+          assert.ok(lostAtServer || idp.refreshTokenState(stored.refreshToken) === 'consumed', `iteration ${i}: rotation_lost reported while the stored token was live`);
           outcomes.rotationLost++;
           await connect(tokens, idp, key);
         } finally {
