@@ -45,7 +45,7 @@ export interface ClientPolicy {
  * @throws {ServerUnavailableError} when discovery fails.
  */
 export async function discover(options: ClientPolicy, signal?: AbortSignal): Promise<OAuthClient> {
-  const customFetch = createCustomFetch({ fetch: options.fetch, maxResponseBytes: options.maxResponseBytes });
+  const customFetch = createCustomFetch({ fetch: options.fetch, maxResponseBytes: options.maxResponseBytes, requestTimeoutMs: options.requestTimeoutMs });
   const auth = options.clientAuthMethod === 'client_secret_basic'
     ? client.ClientSecretBasic(options.clientSecret)
     : options.clientAuthMethod === 'client_secret_post'
@@ -127,6 +127,24 @@ export function salvageRefreshToken(capture: ResponseCapture, previous: string):
     return typeof token === 'string' && token.length > 0 && token.length <= 4096 && token !== previous ? token : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Whether a token response that was refused may still have rotated the refresh token at the server:
+ * no status seen, or a success (2xx) whose body could not be read as a JSON object (too large, cut
+ * short, form-encoded, HTML...). A complete JSON answer without a new refresh token is not: the
+ * server did not rotate (or does not rotate).
+ */
+export function isAmbiguousResponse(capture: ResponseCapture): boolean {
+  if (capture.status === undefined) return true;
+  if (capture.status < 200 || capture.status >= 300) return false;
+  if (capture.body === undefined) return true;
+  try {
+    const json: unknown = JSON.parse(capture.body.toString('utf8'));
+    return typeof json !== 'object' || json === null || Array.isArray(json);
+  } catch {
+    return true;
   }
 }
 

@@ -23,7 +23,7 @@ import {
 import { applyRefresh, markReauthRequired, type Grant } from '../grant/grant.ts';
 import type { Lease, GrantLock } from '../locks/lock.ts';
 import type { ResponseCapture } from '../oauth/http.ts';
-import { isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from '../oauth/client.ts';
+import { isAmbiguousResponse, isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from '../oauth/client.ts';
 import type { GrantStore, WriteResult } from '../storage/grant-store.ts';
 import type { Unpersisted } from './write-behind.ts';
 import type { TokenManagerEvents } from '../events.ts';
@@ -190,6 +190,9 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
         if (status === 'inactive') throw new RotationLost();
         if (status === 'active') return;
         if (policy.now() - startedAt < policy.rotationGracePeriodMs) return;
+        // A success status was seen before the body failed (e.g. trickled past the timeout): the server
+        // rotated; sending the old token again would only trip its reuse detection.
+        if (capture.status !== undefined && capture.status >= 200 && capture.status < 300) throw new RotationLost();
         if (ambiguousRetried) throw new RotationLost();
         ambiguousRetried = true;
       },
@@ -214,13 +217,15 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
 
 /**
  * A malformed token response. When it was a success that carries a new refresh token, the server
- * rotated: the new refresh token is persisted even though the access token is unusable.
+ * rotated: the new refresh token is persisted even though the access token is unusable. When it may
+ * have rotated but the new token cannot be read (a success too large, cut short, not JSON, or no
+ * status seen), the outcome is ambiguous, like a lost response: the in-flight marker stays and the
+ * old refresh token is never presented again unless introspection says it is still active.
  */
 async function refuseResponse(ctx: RefreshContext, stored: Grant, capture: ResponseCapture, error: unknown, lease: Lease): Promise<RefreshOutcome> {
   const refreshToken = salvageRefreshToken(capture, stored.refreshToken);
-  if (refreshToken === undefined) {
-    await clearMarker(ctx, stored, lease.signal);
-  } else {
+  let lost = false;
+  if (refreshToken !== undefined) {
     const now = ctx.policy.now();
     const written = await persist(ctx, {
       ...stored,
@@ -231,9 +236,27 @@ async function refuseResponse(ctx: RefreshContext, stored: Grant, capture: Respo
       refreshStartedAt: undefined,
     }, stored.refreshToken, lease.signal);
     if (!written.ok) return adoptNewer(stored.key, written);
+  } else if (!isAmbiguousResponse(capture)) {
+    await clearMarker(ctx, stored, lease.signal);
+  } else {
+    // The answer is complete (or refused): the server is done with the request, no need to wait.
+    const status = await introspect(ctx, stored.refreshToken, lease.signal);
+    if (status === 'active') await clearMarker(ctx, stored, lease.signal);
+    else if (status === 'inactive' || status === 'unsupported') lost = true;
+    // 'unavailable': the marker stays; the next refresher asks again before presenting anything.
   }
-  if (error instanceof TokenResponseError) throw new TokenResponseError(error.message);
-  throw new TokenResponseError('The token endpoint sent an unusable response', { cause: error });
+  const refused = error instanceof TokenResponseError
+    ? new TokenResponseError(error.message)
+    : new TokenResponseError('The token endpoint sent an unusable response', { cause: error });
+  if (lost) {
+    // Without introspection a success the SDK cannot read is taken as a rotation whose result is lost.
+    const outcome = await reauth(ctx, stored, 'rotation_lost').catch((reason: unknown) => {
+      if (reason instanceof ReauthRequiredError) return undefined;
+      throw reason;
+    });
+    if (outcome !== undefined) return outcome;
+  }
+  throw refused;
 }
 
 /** Writes the result of a rotation from `rotatedFrom`, fenced on it; a store failure becomes {@link PersistFailed}. */
