@@ -42,6 +42,7 @@ function openStorage(options: ResolvedOptions): Omit<ManagerParts, 'oauth'> {
   const store = new GrantStore(options.store ?? new Keyv({ store: sqlite }), {
     operationTimeoutMs: options.storeTimeoutMs,
     codec: options.codec,
+    maxTrackedGrants: options.maxCachedGrants,
   });
   return {
     store,

@@ -97,6 +97,7 @@ export class TokenSource {
       await this.#unpersisted.flush(key, signal);
       const request = { force, seenRotations };
       const stored = await store.getGrant(key, signal);
+      if (stored !== undefined && store.wasPlaintext(stored)) await this.#reencrypt(key);
       if (stored !== undefined && stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
       if (stored !== undefined && canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return this.cacheGrant(stored);
       const outcome = await refreshGrant(this.#ctx, key, request, signal);
@@ -113,6 +114,12 @@ export class TokenSource {
       if (reported !== undefined) emit('refreshFailed', { key, error: reported });
       throw error;
     }
+  }
+
+  /** Migration to encryption: a grant read in clear is re-encrypted at once, under its lock (best effort: retried on the next read). */
+  async #reencrypt(key: string): Promise<void> {
+    const { store, lock } = this.#ctx;
+    await lock.withLock(key, (lease) => store.reencryptGrant(key, lease.signal), { signal: this.#options.signal }).catch(() => {});
   }
 
   /**

@@ -9,6 +9,7 @@ import { StoreError, TokenManagerError } from '../errors.ts';
 import type { Grant } from '../grant/grant.ts';
 import { decodeGrant, encodeGrant } from '../grant/record.ts';
 import { plainCodec, type RecordCodec } from '../grant/codec.ts';
+import { RollbackGuard } from './rollback-guard.ts';
 
 /**
  * A consent in progress, kept under its `state` until the callback, single use.
@@ -30,6 +31,8 @@ export interface GrantStoreOptions {
   /** Deadline of one store operation. */
   operationTimeoutMs: number;
   codec?: RecordCodec;
+  /** How many grants' rotation counts are remembered for rollback detection (default 10,000). */
+  maxTrackedGrants?: number;
 }
 
 /** @internal */
@@ -37,6 +40,9 @@ export class GrantStore {
   readonly keyv: Keyv;
   readonly #timeoutMs: number;
   readonly #codec: RecordCodec;
+  readonly #rollback: RollbackGuard;
+  /** Grants just read from plaintext records while encryption is on: to be re-encrypted. */
+  readonly #plaintext = new WeakSet<Grant>();
 
   constructor(keyv: Keyv, options: GrantStoreOptions) {
     // Without this, Keyv 5 resolves `get` to undefined and `set` to false when the store fails.
@@ -44,6 +50,7 @@ export class GrantStore {
     this.keyv = keyv;
     this.#timeoutMs = options.operationTimeoutMs;
     this.#codec = options.codec ?? plainCodec;
+    this.#rollback = new RollbackGuard(options.maxTrackedGrants ?? 10_000);
   }
 
   /** Reads a grant. `undefined` means "nothing stored"; a failure throws {@link StoreError}. */
@@ -51,7 +58,24 @@ export class GrantStore {
     const storeKey = grantKey(key);
     const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
     if (stored === undefined || stored === null) return undefined;
-    return decodeGrant(this.#codec.decode(storeKey, stored));
+    const grant = decodeGrant(this.#codec.decode(storeKey, stored, 'grant'));
+    this.#rollback.check(grant);
+    if (this.#codec.isPlaintext?.(stored) === true) this.#plaintext.add(grant);
+    return grant;
+  }
+
+  /** Whether `grant` was just read from a plaintext record while encryption is on (see {@link GrantStore.reencryptGrant}). */
+  wasPlaintext(grant: Grant): boolean {
+    return this.#plaintext.has(grant);
+  }
+
+  /** Re-encrypts the grant of `key` if it is still stored in clear. Call it under the grant's lock: this is a read then a write. */
+  async reencryptGrant(key: string, signal?: AbortSignal): Promise<void> {
+    const storeKey = grantKey(key);
+    const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
+    if (this.#codec.isPlaintext?.(stored) !== true) return;
+    const value = this.#codec.encode(storeKey, encodeGrant(decodeGrant(this.#codec.decode(storeKey, stored, 'grant'))));
+    await this.#run('write', () => this.keyv.set(storeKey, value), signal);
   }
 
   /**
@@ -69,6 +93,7 @@ export class GrantStore {
     const value = this.#codec.encode(storeKey, encodeGrant(grant));
     const ok = await this.#run('write', () => this.keyv.set(storeKey, value), signal);
     if (ok === false) throw new StoreError('The store did not acknowledge writing a grant');
+    this.#rollback.see(grant);
     return WRITTEN;
   }
 
@@ -84,7 +109,7 @@ export class GrantStore {
       for await (const [storeKey, value] of this.keyv.iterator(this.keyv.namespace) as AsyncIterable<[string, unknown]>) {
         if (!storeKey.startsWith('grant:')) continue;
         try {
-          yield decodeGrant(this.#codec.decode(storeKey, value));
+          yield decodeGrant(this.#codec.decode(storeKey, value, 'grant'));
         } catch (error) {
           onError(storeKey.slice('grant:'.length), error);
         }
@@ -119,7 +144,7 @@ export class GrantStore {
     if (stored === undefined || stored === null) return undefined;
     const deleted = await this.#run('delete', () => this.keyv.delete(storeKey), signal);
     if (deleted === false) return undefined;
-    return parsePending(this.#codec.decode(storeKey, stored));
+    return parsePending(this.#codec.decode(storeKey, stored, 'pending'));
   }
 
   async #run<T>(operation: string, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
