@@ -25,7 +25,7 @@ import { TokenSource } from './refresh/token-source.ts';
 import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './scheduling/keep-alive.ts';
 import { ReauthWarnings } from './scheduling/reauth-warnings.ts';
 import type { GrantStore } from './storage/grant-store.ts';
-import { anySignal, raceSignal, throwIfAborted } from './util/abort.ts';
+import { raceSignal, throwIfAborted, withEitherSignal } from './util/abort.ts';
 
 /** Options of {@link TokenManager.getAccessToken}. */
 export interface GetAccessTokenOptions {
@@ -135,7 +135,7 @@ export class TokenManager {
       throw new ConfigurationError('Expected `state` (kept in the user\'s session when the consent started) or `key` (the logged-in user): a callback must be bound to the browser that started the consent');
     }
     throwIfAborted(signal);
-    const grant = await completeAuthorization(this.#auth, callbackUrl, { state, key }, anySignal(signal, this.#closing.signal));
+    const grant = await withEitherSignal(signal, this.#closing.signal, (either) => completeAuthorization(this.#auth, callbackUrl, { state, key }, either));
     this.#source.forget(grant.key);
     this.#source.cacheGrant(grant);
     return toGrantInfo(grant);
@@ -209,7 +209,7 @@ export class TokenManager {
   async revoke(key: string, options: { signal?: AbortSignal } = {}): Promise<RevokeResult> {
     validateKey(key);
     this.#assertOpen();
-    return revokeGrant(this.#revoke, key, anySignal(options.signal, this.#closing.signal));
+    return withEitherSignal(options.signal, this.#closing.signal, (either) => revokeGrant(this.#revoke, key, either));
   }
 
   /**

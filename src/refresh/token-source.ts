@@ -98,8 +98,10 @@ export class TokenSource {
       const request = { force, seenRotations };
       const stored = await store.getGrant(key, signal);
       if (stored !== undefined && store.wasPlaintext(stored)) await this.#reencrypt(key);
-      if (stored !== undefined && stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
-      if (stored !== undefined && canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return this.cacheGrant(stored);
+      // Nothing to refresh: no lock, no watcher (an unknown key costs one store read and nothing that outlives it).
+      if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
+      if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
+      if (canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return this.cacheGrant(stored);
       const outcome = await refreshGrant(this.#ctx, key, request, signal);
       if ('unpersisted' in outcome) {
         this.#unpersisted.hold(outcome.unpersisted, outcome.error);

@@ -6,7 +6,7 @@
  * @module
  */
 import { canAdopt, type RefreshRequest } from '../grant/adopt.ts';
-import { sleep } from '../util/abort.ts';
+import { followSignal, sleep } from '../util/abort.ts';
 import { backoffDelayMs, type BackoffPolicy } from '../util/backoff.ts';
 import { GaveUp, retryTransient } from '../oauth/retry.ts';
 import { classifyFailure } from '../oauth/classify.ts';
@@ -92,7 +92,9 @@ export type RefreshOutcome =
 export async function refreshGrant(ctx: RefreshContext, key: string, request: RefreshRequest, signal: AbortSignal): Promise<RefreshOutcome> {
   // While another process holds the lock, watch the store: once its rotation lands, adopt it and stop
   // waiting, instead of taking the lock in turn only to read what is already there.
+  // Aborted when the transaction ends, when the watcher adopts, or when `signal` (long-lived) aborts.
   const waiting = new AbortController();
+  const unfollow = followSignal(signal, waiting);
   let acquired = false;
   let adopted: Grant | undefined;
   void (async () => {
@@ -112,13 +114,14 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
     return await ctx.lock.withLock(key, (lease) => {
       acquired = true;
       return refreshUnderLock(ctx, key, request, lease);
-    }, { signal: AbortSignal.any([signal, waiting.signal]) });
+    }, { signal: waiting.signal });
   } catch (error) {
     if (adopted !== undefined && !acquired) return { grant: adopted, refreshed: false };
     if (error instanceof PersistFailed) return { unpersisted: error.unpersisted, error: error.storeError };
     throw error;
   } finally {
     acquired = true;
+    unfollow();
     waiting.abort(WATCH_DONE);
   }
 }
