@@ -151,11 +151,13 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
     if (await confirmRotationLost(ctx, stored, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
   }
 
-  // Requests must end before the lease can run out; new attempts stop at `refreshTimeoutMs`.
+  // Requests must end before the lease can run out: while the lease is renewed, an answer is awaited
+  // (up to `requestTimeoutMs`, enforced per request); once it is no longer renewed, the request is
+  // abandoned `marginMs` before the lease ends. New attempts stop at `refreshTimeoutMs`.
   const remainingMs = lease.remainingMs();
-  const hardDeadlineMs = remainingMs - Math.min(LEASE_MARGIN_MS, remainingMs / 4);
-  if (!(hardDeadlineMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
-  const deadlineMs = Math.min(policy.refreshTimeoutMs, hardDeadlineMs);
+  const marginMs = Math.min(LEASE_MARGIN_MS, remainingMs / 4);
+  if (!(remainingMs - marginMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
+  const deadlineMs = policy.refreshTimeoutMs;
 
   const startedAt = policy.now();
   const attemptsEndAt = performance.now() + deadlineMs;
@@ -164,12 +166,28 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
 
   const capture: ResponseCapture = {};
   let reachedServer = suspect;
+  let inFlight = false;
+  let abortedInFlight = false;
   let ambiguousRetried = false;
   let response;
+  const leaseBound = watchLease(lease, marginMs);
   try {
-    response = await retryTransient((attemptSignal) => requestRefresh(ctx.oauth, stored.refreshToken, attemptSignal, capture), {
+    response = await retryTransient(async (attemptSignal) => {
+      // An attempt aborted in flight (the lease lost, the caller gone), or still in flight when the
+      // loop ends, may have reached the server: ambiguous, whatever error the abort surfaces as.
+      inFlight = true;
+      try {
+        return await requestRefresh(ctx.oauth, stored.refreshToken, attemptSignal, capture);
+      } catch (error) {
+        if (attemptSignal.aborted) abortedInFlight = true;
+        throw error;
+      } finally {
+        inFlight = false;
+      }
+    }, {
       deadlineMs,
-      hardDeadlineMs,
+      hardDeadlineMs: Number.POSITIVE_INFINITY,
+      hardSignal: leaseBound.signal,
       retries: policy.maxRetries,
       minDelayMs: policy.retryMinDelayMs,
       signal: lease.signal,
@@ -202,7 +220,9 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
     });
   } catch (error) {
     if (classifyFailure(error, policy.now()).kind === 'bad_response') return refuseResponse(ctx, stored, capture, error, lease);
-    return handleFailure(ctx, stored, error, reachedServer, lease);
+    return handleFailure(ctx, stored, error, reachedServer || inFlight || abortedInFlight, lease);
+  } finally {
+    leaseBound.stop();
   }
 
   const receivedAt = policy.now();
@@ -260,6 +280,25 @@ async function refuseResponse(ctx: RefreshContext, stored: Grant, capture: Respo
     if (outcome !== undefined) return outcome;
   }
   throw refused;
+}
+
+/**
+ * A signal aborted (with a `TimeoutError`: the request may have reached the server) once the lease has
+ * less than `marginMs` left. Re-armed each time it fires while the lease keeps being renewed.
+ */
+function watchLease(lease: Lease, marginMs: number): { signal: AbortSignal; stop(): void } {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const check = (): void => {
+    const leftMs = lease.remainingMs() - marginMs;
+    if (leftMs <= 0) {
+      controller.abort(new DOMException('The lock lease is about to run out', 'TimeoutError'));
+      return;
+    }
+    timer = setTimeout(check, Math.min(leftMs, 2 ** 31 - 1));
+  };
+  if (Number.isFinite(lease.remainingMs())) check();
+  return { signal: controller.signal, stop: () => clearTimeout(timer) };
 }
 
 /** Writes the result of a rotation from `rotatedFrom`, fenced on it; a store failure becomes {@link PersistFailed}. */
