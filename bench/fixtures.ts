@@ -51,9 +51,9 @@ export function createManager(idp: AuthorizationServer, options: ManagerOptions 
 
 /** Runs a full headless consent for `key`; the manager then holds the grant in its cache and store. */
 export async function consentGrant(tokens: TokenManager, idp: AuthorizationServer, key: string): Promise<GrantInfo> {
-  const { url } = await tokens.startAuthorization({ key });
+  const { url, state } = await tokens.startAuthorization({ key });
   const callback = await idp.consent(url);
-  return tokens.completeAuthorization(callback);
+  return tokens.completeAuthorization(callback, { state });
 }
 
 /**

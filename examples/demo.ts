@@ -47,10 +47,10 @@ try {
   if (stored?.status === 'active') {
     console.log(`Resuming the stored grant of ${stored.subject} (${stored.rotations} rotations so far): no login needed.`);
   } else {
-    const { url } = await tokens.startAuthorization({ key: USER });
+    const { url, state } = await tokens.startAuthorization({ key: USER });
     console.log(`Consent URL (open it in a browser with --browser):\n  ${url.href}`);
     const callback = browser ? await idp.nextCallback() : await idp.consent(url);
-    const grant = await tokens.completeAuthorization(callback);
+    const grant = await tokens.completeAuthorization(callback, { state, key: USER });
     console.log(`Consent complete for ${grant.subject}; grant stored in .demo/tokens.sqlite (scope: ${grant.scope}).`);
   }
 

@@ -61,7 +61,10 @@ export async function syncCalendar(userId: string, signal?: AbortSignal): Promis
 }
 
 const jobs = new AbortController();
-const timer = setInterval(() => void syncCalendar('user-42', jobs.signal), 60_000);
+// A failed job (the API unreachable...) is logged, never an unhandled rejection that ends the process.
+const timer = setInterval(() => {
+  syncCalendar('user-42', jobs.signal).catch((error: unknown) => console.error('calendar sync failed:', error instanceof Error ? error.message : error));
+}, 60_000);
 
 // On SIGTERM: stop taking work, let the manager finish (it aborts refreshes in flight), then close
 // the store and the lock, which the manager does not own because they were passed in.

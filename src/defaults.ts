@@ -47,6 +47,7 @@ function openStorage(options: ResolvedOptions): Omit<ManagerParts, 'server'> {
     codec: options.codec,
     namespace: options.namespace,
     owner: { issuer: options.issuer.href, clientId: options.clientId },
+    maxTrackedGrants: options.maxCachedGrants,
   });
   return {
     store,

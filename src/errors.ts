@@ -213,7 +213,13 @@ export type CallbackErrorReason =
   | 'missing_code'
   | 'malformed'
   | 'issuer_mismatch'
-  | 'exchange_failed';
+  | 'exchange_failed'
+  /** The callback URL's origin and path differ from `redirectUri`. */
+  | 'redirect_mismatch'
+  /** The callback's `state` is not the one the app kept for this browser. */
+  | 'state_mismatch'
+  /** The consent was started for another key than the one the app's session is logged in as. */
+  | 'key_mismatch';
 
 /**
  * The redirect back from the authorization server cannot be completed: the user denied consent, the

@@ -5,7 +5,7 @@
 export { createTokenManager } from './defaults.ts';
 export { TokenManager, type GetAccessTokenOptions } from './manager.ts';
 export type { TokenManagerOptions, ClientAuthMethod } from './options.ts';
-export type { StartAuthorizationOptions, AuthorizationRequest } from './consent/authorization.ts';
+export type { StartAuthorizationOptions, CompleteAuthorizationOptions, AuthorizationRequest } from './consent/authorization.ts';
 export type { GrantInfo, GrantStatus } from './grant/grant.ts';
 export type { TokenManagerEvents, TokenManagerEventName } from './events.ts';
 export {

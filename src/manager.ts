@@ -9,6 +9,7 @@ import {
   startAuthorization,
   type AuthorizationContext,
   type AuthorizationRequest,
+  type CompleteAuthorizationOptions,
   type StartAuthorizationOptions,
 } from './consent/authorization.ts';
 import { ClosedError, ConfigurationError, type TokenManagerError } from './errors.ts';
@@ -24,7 +25,7 @@ import { TokenSource } from './refresh/token-source.ts';
 import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './scheduling/keep-alive.ts';
 import { ReauthWarnings } from './scheduling/reauth-warnings.ts';
 import type { GrantStore } from './storage/grant-store.ts';
-import { anySignal, raceSignal, throwIfAborted } from './util/abort.ts';
+import { raceSignal, throwIfAborted, withEitherSignal } from './util/abort.ts';
 
 /** Options of {@link TokenManager.getAccessToken}. */
 export interface GetAccessTokenOptions {
@@ -104,25 +105,38 @@ export class TokenManager {
     this.#assertOpen();
     validateKey(options?.key);
     throwIfAborted(options.signal);
-    return startAuthorization(this.#auth, options, anySignal(options.signal, this.#closing.signal)!);
+    return withEitherSignal(options.signal, this.#closing.signal, (either) => startAuthorization(this.#auth, options, either!));
   }
 
   /**
-   * Completes a consent from the full callback URL the server redirected to: checks state and issuer,
-   * exchanges the code, validates the ID token, and persists the grant. Returns its metadata.
+   * Completes a consent from the full callback URL the server redirected to. The callback must be
+   * bound to the browser that started the consent: pass the `state` that `startAuthorization`
+   * returned (kept in the user's session cookie), or the `key` your own session says is logged in,
+   * or both. Checks the URL against `redirectUri`, the state, the key and the issuer before the code
+   * is exchanged; then validates the ID token and persists the grant. Returns its metadata.
    *
+   * @throws {ConfigurationError} when neither `state` nor `key` is given.
    * @example
    * ```ts
    * app.get('/callback', async (req, res) => {
-   *   const grant = await tokens.completeAuthorization(new URL(req.url, 'https://app.example.com'));
+   *   const state = readSignedCookie(req, 'consent_state'); // set when the consent started
+   *   const grant = await tokens.completeAuthorization(new URL(req.url, 'https://app.example.com'), { state });
    *   res.send(`Connected as ${grant.subject}`);
    * });
    * ```
    */
-  async completeAuthorization(callbackUrl: string | URL, options: { signal?: AbortSignal } = {}): Promise<GrantInfo> {
+  async completeAuthorization(callbackUrl: string | URL, options: CompleteAuthorizationOptions): Promise<GrantInfo> {
     this.#assertOpen();
-    throwIfAborted(options.signal);
-    const grant = await completeAuthorization(this.#auth, callbackUrl, anySignal(options.signal, this.#closing.signal));
+    const { state, key, signal } = options ?? {};
+    if (state !== undefined && (typeof state !== 'string' || state.length === 0)) {
+      throw new ConfigurationError('Expected `state` to be the non-empty string `startAuthorization` returned');
+    }
+    if (key !== undefined) validateKey(key);
+    if (state === undefined && key === undefined) {
+      throw new ConfigurationError('Expected `state` (kept in the user\'s session when the consent started) or `key` (the logged-in user): a callback must be bound to the browser that started the consent');
+    }
+    throwIfAborted(signal);
+    const grant = await withEitherSignal(signal, this.#closing.signal, (either) => completeAuthorization(this.#auth, callbackUrl, { state, key }, either));
     this.#source.forget(grant.key);
     this.#source.cacheGrant(grant);
     return toGrantInfo(grant);
@@ -196,7 +210,7 @@ export class TokenManager {
   async revoke(key: string, options: { signal?: AbortSignal } = {}): Promise<RevokeResult> {
     validateKey(key);
     this.#assertOpen();
-    return revokeGrant(this.#revoke, key, anySignal(options.signal, this.#closing.signal));
+    return withEitherSignal(options.signal, this.#closing.signal, (either) => revokeGrant(this.#revoke, key, either));
   }
 
   /**

@@ -16,8 +16,8 @@ describe('callback validation', () => {
     await idp.close();
   });
 
-  async function callbackError(url: string | URL): Promise<CallbackError> {
-    const error = await rejection(tokens.completeAuthorization(url));
+  async function callbackError(url: string | URL, binding: { state?: string; key?: string } = { state: new URL(url, 'http://x').searchParams.get('state') ?? 'none' }): Promise<CallbackError> {
+    const error = await rejection(tokens.completeAuthorization(url, binding));
     assert.ok(error instanceof CallbackError, `expected CallbackError, got ${error}`);
     assert.equal(error.code, 'ERR_BAD_CALLBACK');
     return error;
@@ -30,10 +30,57 @@ describe('callback validation', () => {
     assert.equal((await callbackError(callback)).reason, 'unknown_state');
   });
 
+  it('requires the callback to be bound to a browser: `state` or `key`', async () => {
+    const { url } = await tokens.startAuthorization({ key: 'unbound' });
+    const callback = await idp.consent(url);
+    for (const binding of [{}, { state: '' }, { key: '' }, undefined]) {
+      const error = await rejection(tokens.completeAuthorization(callback, binding as never));
+      assert.ok(error instanceof ConfigurationError, `got ${error}`);
+    }
+    assert.ok(await tokens.completeAuthorization(callback, { key: 'unbound' }), 'the consent was not consumed by the refused calls');
+  });
+
+  it('login CSRF: a consent started by an attacker, completed in the victim\'s browser, is refused (state_mismatch), nothing stored', async () => {
+    const attacker = await tokens.startAuthorization({ key: 'attacker' });
+    const victim = await tokens.startAuthorization({ key: 'victim' });
+    const callback = await idp.consent(attacker.url); // the victim consents on the attacker's link
+    const before = idp.counters.codeExchanges;
+    const error = await callbackError(callback, { state: victim.state });
+    assert.equal(error.reason, 'state_mismatch');
+    assert.equal(idp.counters.codeExchanges, before, 'the code was not exchanged');
+    assert.equal(await tokens.getGrant('attacker'), undefined);
+    assert.equal(await tokens.getGrant('victim'), undefined);
+  });
+
+  it('account linking: a consent started for another key than the logged-in user is refused (key_mismatch), nothing stored', async () => {
+    const attacker = await tokens.startAuthorization({ key: 'attacker-2' });
+    const callback = await idp.consent(attacker.url);
+    const before = idp.counters.codeExchanges;
+    assert.equal((await callbackError(callback, { key: 'victim-2' })).reason, 'key_mismatch');
+    assert.equal(idp.counters.codeExchanges, before, 'the code was not exchanged');
+    assert.equal(await tokens.getGrant('attacker-2'), undefined);
+    assert.equal(await tokens.getGrant('victim-2'), undefined);
+    assert.equal((await callbackError(callback, { key: 'attacker-2' })).reason, 'unknown_state', 'the refused consent is used up');
+  });
+
+  it('refuses a callback on another origin or path than redirectUri (redirect_mismatch) before anything else', async () => {
+    const { url, state } = await tokens.startAuthorization({ key: 'elsewhere-origin' });
+    const callback = await idp.consent(url);
+    const before = idp.counters.codeExchanges;
+    for (const base of ['https://evil.example.com/callback', `${new URL(idp.redirectUri).origin}/other`]) {
+      const moved = new URL(base);
+      moved.search = callback.search;
+      assert.equal((await callbackError(moved, { state })).reason, 'redirect_mismatch');
+    }
+    assert.equal((await callbackError('https://evil.example.com/callback?state=x', { state: 'x' })).reason, 'redirect_mismatch');
+    assert.equal(idp.counters.codeExchanges, before);
+    assert.ok(await tokens.completeAuthorization(callback, { state }), 'the pending consent was left untouched');
+  });
+
   it('refuses a replayed state (single use) and stores the grant only once', async () => {
     const { url } = await tokens.startAuthorization({ key: 'replay' });
     const callback = await idp.consent(url);
-    await tokens.completeAuthorization(callback);
+    await tokens.completeAuthorization(callback, { key: 'replay' });
     assert.equal((await callbackError(callback)).reason, 'unknown_state');
   });
 
@@ -70,8 +117,8 @@ describe('callback validation', () => {
   });
 
   it('accepts the callback as a string', async () => {
-    const { url } = await tokens.startAuthorization({ key: 'as-string' });
-    const grant = await tokens.completeAuthorization((await idp.consent(url)).href);
+    const { url, state } = await tokens.startAuthorization({ key: 'as-string' });
+    const grant = await tokens.completeAuthorization((await idp.consent(url)).href, { state });
     assert.equal(grant.key, 'as-string');
   });
 
@@ -80,8 +127,8 @@ describe('callback validation', () => {
     const first = await createTokenManager(options);
     const second = await createTokenManager({ ...options });
     try {
-      const { url } = await first.startAuthorization({ key: 'elsewhere' });
-      const grant = await second.completeAuthorization(await idp.consent(url));
+      const { url, state } = await first.startAuthorization({ key: 'elsewhere' });
+      const grant = await second.completeAuthorization(await idp.consent(url), { state });
       assert.equal(grant.key, 'elsewhere');
       assert.ok(await first.getAccessToken('elsewhere'));
     } finally {

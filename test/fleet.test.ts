@@ -14,10 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createTokenManager, type TokenManager } from 'offline-tokens';
+import Keyv from 'keyv';
+import { createTokenManager, ReauthRequiredError, TokenManagerError, type GrantLock, type TokenManager } from 'offline-tokens';
+import { createRedisLock } from 'offline-tokens/redis';
 import { startAuthorizationServer, type AuthorizationServer, type TokenEndpointFault } from './support/authorization-server.ts';
 import { openBackend, spawnFleet, summarize, type FleetBackend, type FleetMember, type FleetWorkerConfig, type RoundResult } from './support/fleet-worker.ts';
-import { connect, managerOptions, TEST_NAMESPACE } from './support/harness.ts';
+import { connect, managerOptions, rejection, TEST_NAMESPACE } from './support/harness.ts';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
 
 // Tokens are compared with assert.ok, never assert.equal: a failure must not print a token (npm test's leak check).
@@ -351,6 +353,99 @@ describe('fleet: a process killed mid-refresh, its request processed by the serv
       await stopFleet(members);
       await host.close();
       await proxy.close();
+    }
+  });
+});
+
+describe('fleet: server latency twice the lease while the holder keeps renewing it', () => {
+  // Before: the holder abandoned its request at lease-minus-margin, cleared nothing it could trust,
+  // and the other process presented the same refresh token; the server revoked the grant.
+  const SHORT_LEASE_MS = 1_500;
+  for (const name of ['redis', 'postgres'] as const) {
+    it(`${name}: the answer is awaited, one refresh request, the other process adopts, the grant stays alive`, { timeout: 60_000 }, async () => {
+      const key = `slow-server-${name}`;
+      const backend = backendOf(name, key);
+      let now = Date.now();
+      const host = await hostManager(backend, () => now, SHORT_LEASE_MS);
+      let members: FleetMember[] = [];
+      try {
+        await connect(host.tokens, idp, key);
+        members = await spawnFleet({
+          issuer: idp.issuer,
+          client: idp.clients.post,
+          redirectUri: idp.redirectUri,
+          backend,
+          key,
+          now,
+          leaseTtlMs: SHORT_LEASE_MS,
+          requestTimeoutMs: 4 * SHORT_LEASE_MS,
+        }, 2);
+        for (const member of members) spawned.add(member);
+        idp.resetCounters();
+
+        now += HOUR_MS;
+        idp.faults.push({ kind: 'slow-response', ms: 2 * SHORT_LEASE_MS });
+        const result = await fleetRound(members, now);
+        assert.deepEqual(result.errors, [], 'every caller of both processes got a token');
+        assert.equal(result.tokens.size, 1, 'one token across the fleet');
+        assert.equal(result.refreshes.length, 1, 'one process refreshed, the other adopted');
+        assert.equal(idp.counters.refreshRequests, 1, 'exactly one refresh request');
+        assert.equal(idp.counters.reusedRefreshTokens, 0);
+
+        now += HOUR_MS;
+        const next = await fleetRound(members, now);
+        assert.deepEqual(next.errors, [], 'the grant is alive');
+        assert.equal(next.tokens.size, 1);
+        assert.equal(idp.counters.refreshSuccesses, 2);
+        assert.equal(idp.counters.reusedRefreshTokens, 0);
+      } finally {
+        await stopFleet(members);
+        await host.close();
+      }
+    });
+  }
+});
+
+describe('fleet: server latency twice the lease, and the lease can no longer be renewed', () => {
+  it('redis frozen mid-request: the request is abandoned before the lease runs out, the marker kept, the other host never presents that refresh token', { timeout: 60_000 }, async () => {
+    const SHORT_LEASE_MS = 1_500;
+    const key = 'unrenewable-lease';
+    const store = new Keyv();
+    let now = Date.now();
+    const locks = [0, 1].map(() => createRedisLock({ url: redis.url }, { leaseTtlMs: SHORT_LEASE_MS, commandTimeoutMs: 300 }));
+    const host = (lock: GrantLock): Promise<TokenManager> => createTokenManager(managerOptions(idp, 'post', {
+      store,
+      now: () => now,
+      requestTimeoutMs: 4 * SHORT_LEASE_MS,
+      lock,
+    }));
+    const [first, second] = await Promise.all(locks.map(host)) as [TokenManager, TokenManager];
+    try {
+      await connect(first, idp, key);
+      idp.resetCounters();
+      now += HOUR_MS;
+      idp.faults.push({ kind: 'slow-response', ms: 2 * SHORT_LEASE_MS });
+      const abandoned = rejection(first.getAccessToken(key));
+      await until(() => idp.counters.refreshSuccesses === 1, 'the server to rotate');
+      redis.freeze(); // the lease can no longer be renewed
+      let error: Error;
+      try {
+        error = await abandoned; // the answer would come 2 × the lease after the request: never awaited
+      } finally {
+        redis.thaw();
+      }
+      assert.ok(!(error instanceof ReauthRequiredError), `got ${error}`);
+      assert.ok(error instanceof TokenManagerError, `got ${error}`);
+
+      const other = await rejection(second.getAccessToken(key));
+      assert.ok(other instanceof ReauthRequiredError && other.reason === 'rotation_lost', `got ${other}`);
+      assert.ok(idp.counters.introspections >= 1, 'the marker made the other host ask the server first');
+      assert.equal(idp.counters.refreshRequests, 1, 'the rotated-away refresh token was never sent again');
+      assert.equal(idp.counters.reusedRefreshTokens, 0);
+    } finally {
+      redis.thaw();
+      await Promise.all([first.close(), second.close()]);
+      await Promise.all(locks.map((lock) => lock.close?.()));
     }
   });
 });

@@ -23,7 +23,7 @@ describe('offline access flow against a real authorization server', () => {
         assert.ok(url.searchParams.get('nonce'));
         assert.deepEqual(url.searchParams.get('scope')?.split(' '), ['openid', 'email', 'offline_access']);
 
-        const grant = await tokens.completeAuthorization(await idp.consent(url));
+        const grant = await tokens.completeAuthorization(await idp.consent(url), { state });
         assert.equal(grant.subject, 'test-user');
         assert.equal(grant.status, 'active');
         assert.equal(grant.rotations, 0);
@@ -52,8 +52,8 @@ describe('offline access flow against a real authorization server', () => {
     const clock = createClock();
     const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now }));
     try {
-      const { url } = await tokens.startAuthorization({ key: 'cached' });
-      await tokens.completeAuthorization(await idp.consent(url));
+      const { url, state } = await tokens.startAuthorization({ key: 'cached' });
+      await tokens.completeAuthorization(await idp.consent(url), { state });
       const before = idp.counters.refreshRequests;
       const tokensSeen = new Set<string>();
       for (let i = 0; i < 100; i++) {

@@ -92,14 +92,15 @@ describe('no secret in errors, events or logs', () => {
     idp.faults.length = 0;
 
     // Callback errors: a replayed callback (code already used), a denied consent, garbage.
-    const { url } = await tokens.startAuthorization({ key: 'second' });
+    const { url, state } = await tokens.startAuthorization({ key: 'second' });
     const callback = await idp.consent(url);
-    await tokens.completeAuthorization(callback);
-    await attempt(tokens.completeAuthorization(callback));
-    const { url: url2 } = await tokens.startAuthorization({ key: 'third' });
+    await tokens.completeAuthorization(callback, { state });
+    await attempt(tokens.completeAuthorization(callback, { state }));
+    const { url: url2, state: state2 } = await tokens.startAuthorization({ key: 'third' });
     const callback2 = await idp.consent(url2);
-    await attempt(tokens.completeAuthorization(callback2.href.replace(/state=[^&]+/, 'state=forged')));
-    await attempt(tokens.completeAuthorization('not a url'));
+    await attempt(tokens.completeAuthorization(callback2.href.replace(/state=[^&]+/, 'state=forged'), { state: state2 }));
+    await attempt(tokens.completeAuthorization(callback2, { key: 'someone-else' }));
+    await attempt(tokens.completeAuthorization('not a url', { state: state2 }));
 
     // Records tampered with, and the rotation lost.
     const raw = (await store.get(grantKey('second'))) as string;

@@ -33,8 +33,8 @@ function optionsFor(fake: FakeProvider, clock: TestClock, extra: Partial<TokenMa
 
 /** A real consent at the fake, through the SDK. */
 async function connect(tokens: TokenManager, fake: FakeProvider, key: string): Promise<URL> {
-  const { url } = await tokens.startAuthorization({ key });
-  await tokens.completeAuthorization(await fake.consent(url));
+  const { url, state } = await tokens.startAuthorization({ key });
+  await tokens.completeAuthorization(await fake.consent(url), { state });
   return url;
 }
 
@@ -231,8 +231,8 @@ describe('Google-style offline access, through the google preset', () => {
   it('the default offlineAccess (the offline_access scope) is refused by Google: the callback reports invalid_scope', async () => {
     const tokens = await createTokenManager(optionsFor(g, clock));
     try {
-      const { url } = await tokens.startAuthorization({ key: 'refused' });
-      const error = await rejection(tokens.completeAuthorization(await g.consent(url)));
+      const { url, state } = await tokens.startAuthorization({ key: 'refused' });
+      const error = await rejection(tokens.completeAuthorization(await g.consent(url), { state }));
       assert.ok(error instanceof CallbackError, String(error));
       assert.equal(error.reason, 'authorization_error');
       assert.equal(error.error, 'invalid_scope');

@@ -25,6 +25,22 @@ export interface StartAuthorizationOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Options of `completeAuthorization`: what binds the callback to the browser that started the consent.
+ * At least one of `state` and `key` is required.
+ */
+export interface CompleteAuthorizationOptions {
+  /**
+   * The `state` that `startAuthorization` returned for this browser, kept by the app in the user's
+   * session (a signed, `HttpOnly`, `SameSite=Lax` cookie): a callback carrying another state is
+   * refused (`state_mismatch`).
+   */
+  state?: string;
+  /** The user the app's own session says is logged in: a consent started for another key is refused (`key_mismatch`). */
+  key?: string;
+  signal?: AbortSignal;
+}
+
 /** Where to send the user, and the `state` that identifies this consent. */
 export interface AuthorizationRequest {
   url: URL;
@@ -92,12 +108,28 @@ export async function startAuthorization(ctx: AuthorizationContext, request: Sta
   return { url, state };
 }
 
-/** Validates the callback, exchanges the code, and persists the new grant. */
-export async function completeAuthorization(ctx: AuthorizationContext, callbackUrl: string | URL, signal?: AbortSignal): Promise<Grant> {
+/**
+ * Validates the callback (its URL against the redirect URI, its state against the browser's, the
+ * pending consent's key against the session's), exchanges the code, and persists the new grant.
+ */
+export async function completeAuthorization(
+  ctx: AuthorizationContext,
+  callbackUrl: string | URL,
+  binding: { state?: string | undefined; key?: string | undefined },
+  signal?: AbortSignal,
+): Promise<Grant> {
   const { options } = ctx;
   const params = parseCallback(callbackUrl);
-  const oauth = await ctx.server.client(signal ?? new AbortController().signal);
+  if (!sameEndpoint(params.url, options.redirectUri)) {
+    throw new CallbackError('redirect_mismatch', 'The callback URL does not match the configured `redirectUri`');
+  }
   if (params.state === undefined) throw new CallbackError('missing_state', 'The callback has no `state`');
+  // Login CSRF: a callback started by someone else's browser carries someone else's state.
+  if (binding.state !== undefined && params.state !== binding.state) {
+    throw new CallbackError('state_mismatch', 'The callback `state` is not the one this browser started the consent with');
+  }
+  // Before the state is taken: a server that cannot be reached leaves the consent to be completed later.
+  const oauth = await ctx.server.client(signal ?? new AbortController().signal);
   // The state is consumed even when the callback carries an error, so it can never be replayed.
   // Under a lock: a store whose `delete` cannot tell two concurrent takers apart must not hand one
   // state to both.
@@ -105,6 +137,9 @@ export async function completeAuthorization(ctx: AuthorizationContext, callbackU
   const pending = await ctx.lock.withLock(`pending:${state}`, (lease) => ctx.store.takePending(state, lease.signal), { signal });
   if (pending === undefined || pending.expiresAt <= options.now()) {
     throw new CallbackError('unknown_state', 'The callback `state` is unknown, expired or already used');
+  }
+  if (binding.key !== undefined && pending.key !== binding.key) {
+    throw new CallbackError('key_mismatch', 'The consent was started for another key than the logged-in user\'s');
   }
   if (params.error !== undefined) {
     const reason = params.error === 'access_denied' ? 'access_denied' : 'authorization_error';
@@ -157,6 +192,12 @@ async function probeIntrospection(server: ServerConnection, oauth: OAuthClient, 
   } catch {
     // Unknown until the next consent: introspection is not trusted meanwhile.
   }
+}
+
+/** Same origin and path (the query and fragment aside). */
+function sameEndpoint(url: URL, redirectUri: string): boolean {
+  const expected = new URL(redirectUri);
+  return url.origin === expected.origin && url.pathname === expected.pathname;
 }
 
 /** Keeps an error code printable and short: it comes from the URL. */

@@ -15,6 +15,8 @@ export interface CallbackParams {
   iss: string | undefined;
   /** The callback's query, as received. */
   search: URLSearchParams;
+  /** The callback URL, parsed. */
+  url: URL;
 }
 
 const SINGLE_VALUED = ['state', 'code', 'error', 'error_description', 'iss'] as const;
@@ -48,6 +50,7 @@ export function parseCallback(input: string | URL): CallbackParams {
     error: nonEmpty(search.get('error')),
     iss: nonEmpty(search.get('iss')),
     search,
+    url,
   };
 }
 

@@ -10,8 +10,14 @@
  */
 export interface RecordCodec {
   encode(storeKey: string, plaintext: string): string;
-  decode(storeKey: string, stored: unknown): string;
+  /** `kind`: what the record is; an encrypting codec may accept plaintext grants while migrating, never plaintext pending consents. */
+  decode(storeKey: string, stored: unknown, kind: RecordKind): string;
+  /** Whether a stored value was accepted in clear although this codec encrypts (to be re-encrypted). */
+  isPlaintext?(stored: unknown): boolean;
 }
+
+/** What a stored record holds. */
+export type RecordKind = 'grant' | 'pending' | 'server';
 
 /** Stores records as they are. */
 export const plainCodec: RecordCodec = {

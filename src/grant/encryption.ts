@@ -94,10 +94,13 @@ export function createEncryptionCodec(options: EncryptionOptions): RecordCodec {
       };
       return JSON.stringify(envelope);
     },
-    decode(storeKey, stored) {
+    decode(storeKey, stored, kind) {
       const envelope = parseEnvelope(stored);
       if (envelope === undefined) {
-        if (acceptPlaintext && typeof stored === 'string') return stored;
+        // A pending consent lives minutes: there is nothing to migrate, and a planted one would bind
+        // someone's consent to a key of the planter's choosing.
+        if (kind === 'pending') throw new RecordError('A stored pending authorization is not encrypted: refused');
+        if (acceptPlaintext && kind === 'grant' && typeof stored === 'string') return stored;
         throw new RecordError('A stored record is not encrypted (set `encryption.acceptPlaintext` to migrate plaintext records)');
       }
       const key = ring.get(envelope.kid);
@@ -110,6 +113,9 @@ export function createEncryptionCodec(options: EncryptionOptions): RecordCodec {
       } catch (error) {
         throw new RecordError('A stored record failed authentication: tampered with, truncated, or moved from another key', { cause: error });
       }
+    },
+    isPlaintext(stored) {
+      return typeof stored === 'string' && !stored.startsWith('{"enc":');
     },
   };
 }

@@ -97,6 +97,24 @@ export function salvageRefreshToken(capture: ResponseCapture, previous: string):
   }
 }
 
+/**
+ * Whether a token response that was refused may still have rotated the refresh token at the server:
+ * no status seen, or a success (2xx) whose body could not be read as a JSON object (too large, cut
+ * short, form-encoded, HTML...). A complete JSON answer without a new refresh token is not: the
+ * server did not rotate (or does not rotate).
+ */
+export function isAmbiguousResponse(capture: ResponseCapture): boolean {
+  if (capture.status === undefined) return true;
+  if (capture.status < 200 || capture.status >= 300) return false;
+  if (capture.body === undefined) return true;
+  try {
+    const json: unknown = JSON.parse(capture.body.toString('utf8'));
+    return typeof json !== 'object' || json === null || Array.isArray(json);
+  } catch {
+    return true;
+  }
+}
+
 /** RFC 7009 revocation of a refresh token. */
 export async function revokeRefreshToken(oauth: OAuthClient, refreshToken: string, signal: AbortSignal | undefined): Promise<void> {
   await withRequestSignal(signal, () => client.tokenRevocation(oauth.config, refreshToken, { token_type_hint: 'refresh_token' }));

@@ -37,11 +37,14 @@ export function withRequestSignal<T>(signal: AbortSignal | undefined, fn: () => 
  * config[client.customFetch] = createCustomFetch({ fetch, maxResponseBytes: 1 << 20 });
  * ```
  */
-export function createCustomFetch(options: { fetch: Fetch; maxResponseBytes: number }): CustomFetch {
-  const { fetch, maxResponseBytes } = options;
+export function createCustomFetch(options: { fetch: Fetch; maxResponseBytes: number; requestTimeoutMs?: number }): CustomFetch {
+  const { fetch, maxResponseBytes, requestTimeoutMs } = options;
   return async (url, init) => {
     const context = requestContext.getStore();
-    const signal = anySignal(init.signal ?? undefined, context?.signal);
+    if (context?.capture !== undefined) context.capture.status = context.capture.body = undefined;
+    // The whole exchange, body included, within the request timeout: a body that trickles in is a
+    // timeout (openid-client's own `timeout` is in whole seconds).
+    const signal = anySignal(init.signal ?? undefined, context?.signal, requestTimeoutMs === undefined ? undefined : AbortSignal.timeout(requestTimeoutMs));
     const response = await fetch(url, { ...(init as RequestInit), signal });
     const limited = await limitBody(response, maxResponseBytes, context?.capture);
     return init.method === 'POST' ? errorAsClientError(limited) : limited;
@@ -49,6 +52,11 @@ export function createCustomFetch(options: { fetch: Fetch; maxResponseBytes: num
 }
 
 async function limitBody(response: Response, maxBytes: number, capture: ResponseCapture | undefined): Promise<Response> {
+  // The status first: a success refused for its size (or cut short) may still have rotated the token.
+  if (capture !== undefined) {
+    capture.status = response.status;
+    capture.body = undefined;
+  }
   const declared = Number(response.headers.get('content-length'));
   if (declared > maxBytes) {
     await response.body?.cancel();
@@ -63,10 +71,7 @@ async function limitBody(response: Response, maxBytes: number, capture: Response
     chunks.push(chunk);
   }
   const body = Buffer.concat(chunks);
-  if (capture !== undefined) {
-    capture.status = response.status;
-    capture.body = body;
-  }
+  if (capture !== undefined) capture.body = body;
   const limited = new Response(response.status === 204 || response.status === 304 ? null : body, {
     status: response.status,
     statusText: response.statusText,

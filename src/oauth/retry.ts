@@ -17,6 +17,12 @@ export interface RetryOptions {
   deadlineMs: number;
   /** Attempts in flight are aborted after this many ms (`Infinity`: only by `signal`). */
   hardDeadlineMs: number;
+  /**
+   * Also aborts attempts in flight (and stops retrying), like `hardDeadlineMs`: for a bound that moves,
+   * such as a lock lease that is renewed. Abort it with a `TimeoutError` so that the request counts
+   * as timed out (it may have reached the server).
+   */
+  hardSignal?: AbortSignal;
   /** Most attempts after the first. */
   retries: number;
   /** First backoff delay, in ms. */
@@ -53,9 +59,10 @@ export class GaveUp extends Error {
  * ```
  */
 export async function retryTransient<T>(fn: (signal: AbortSignal) => Promise<T>, options: RetryOptions): Promise<T> {
-  const hard = Number.isFinite(options.hardDeadlineMs)
-    ? AbortSignal.any([options.signal, AbortSignal.timeout(Math.max(0, Math.floor(options.hardDeadlineMs)))])
-    : options.signal;
+  const bounds = [options.signal];
+  if (Number.isFinite(options.hardDeadlineMs)) bounds.push(AbortSignal.timeout(Math.max(0, Math.floor(options.hardDeadlineMs))));
+  if (options.hardSignal !== undefined) bounds.push(options.hardSignal);
+  const hard = bounds.length === 1 ? options.signal : AbortSignal.any(bounds);
   const startedAt = performance.now();
   const remainingMs = (): number => options.deadlineMs - (performance.now() - startedAt);
   let last: { error: unknown; retryAfterMs: number | undefined } | undefined;

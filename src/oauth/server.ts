@@ -66,7 +66,7 @@ export class ServerConnection {
     this.#policy = policy;
     this.#store = store;
     this.#source = policy.discovery === false ? 'none' : `${policy.discovery} ${policy.discoveryUrl?.href ?? policy.issuer.href}`;
-    this.#customFetch = createCustomFetch({ fetch: policy.fetch, maxResponseBytes: policy.maxResponseBytes });
+    this.#customFetch = createCustomFetch({ fetch: policy.fetch, maxResponseBytes: policy.maxResponseBytes, requestTimeoutMs: policy.requestTimeoutMs });
   }
 
   /**

@@ -97,8 +97,11 @@ export class TokenSource {
       await this.#unpersisted.flush(key, signal);
       const request = { force, seenRotations };
       const stored = await store.getGrant(key, signal);
-      if (stored !== undefined && stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
-      if (stored !== undefined && canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return this.cacheGrant(stored);
+      if (stored !== undefined && store.wasPlaintext(stored)) await this.#reencrypt(key);
+      // Nothing to refresh: no lock, no watcher (an unknown key costs one store read and nothing that outlives it).
+      if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
+      if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
+      if (canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return this.cacheGrant(stored);
       const outcome = await refreshGrant(this.#ctx, key, request, signal);
       if ('unpersisted' in outcome) {
         this.#unpersisted.hold(outcome.unpersisted, outcome.error);
@@ -113,6 +116,12 @@ export class TokenSource {
       if (reported !== undefined) emit('refreshFailed', { key, error: reported });
       throw error;
     }
+  }
+
+  /** Migration to encryption: a grant read in clear is re-encrypted at once, under its lock (best effort: retried on the next read). */
+  async #reencrypt(key: string): Promise<void> {
+    const { store, lock } = this.#ctx;
+    await lock.withLock(key, (lease) => store.reencryptGrant(key, lease.signal), { signal: this.#options.signal }).catch(() => {});
   }
 
   /**

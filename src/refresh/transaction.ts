@@ -6,7 +6,7 @@
  * @module
  */
 import { canAdopt, type RefreshRequest } from '../grant/adopt.ts';
-import { sleep } from '../util/abort.ts';
+import { followSignal, sleep } from '../util/abort.ts';
 import { backoffDelayMs, type BackoffPolicy } from '../util/backoff.ts';
 import { GaveUp, retryTransient } from '../oauth/retry.ts';
 import { classifyFailure } from '../oauth/classify.ts';
@@ -23,7 +23,7 @@ import {
 import { applyRefresh, markReauthRequired, type Grant } from '../grant/grant.ts';
 import type { Lease, GrantLock } from '../locks/lock.ts';
 import type { ResponseCapture } from '../oauth/http.ts';
-import { isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from '../oauth/client.ts';
+import { isAmbiguousResponse, isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from '../oauth/client.ts';
 import type { ServerConnection } from '../oauth/server.ts';
 import type { GrantStore, WriteResult } from '../storage/grant-store.ts';
 import type { Unpersisted } from './write-behind.ts';
@@ -93,7 +93,9 @@ export type RefreshOutcome =
 export async function refreshGrant(ctx: RefreshContext, key: string, request: RefreshRequest, signal: AbortSignal): Promise<RefreshOutcome> {
   // While another process holds the lock, watch the store: once its rotation lands, adopt it and stop
   // waiting, instead of taking the lock in turn only to read what is already there.
+  // Aborted when the transaction ends, when the watcher adopts, or when `signal` (long-lived) aborts.
   const waiting = new AbortController();
+  const unfollow = followSignal(signal, waiting);
   let acquired = false;
   let adopted: Grant | undefined;
   void (async () => {
@@ -113,13 +115,14 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
     return await ctx.lock.withLock(key, (lease) => {
       acquired = true;
       return refreshUnderLock(ctx, key, request, lease);
-    }, { signal: AbortSignal.any([signal, waiting.signal]) });
+    }, { signal: waiting.signal });
   } catch (error) {
     if (adopted !== undefined && !acquired) return { grant: adopted, refreshed: false };
     if (error instanceof PersistFailed) return { unpersisted: error.unpersisted, error: error.storeError };
     throw error;
   } finally {
     acquired = true;
+    unfollow();
     waiting.abort(WATCH_DONE);
   }
 }
@@ -150,11 +153,13 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
     if (await confirmRotationLost(ctx, oauth, stored, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
   }
 
-  // Requests must end before the lease can run out; new attempts stop at `refreshTimeoutMs`.
+  // Requests must end before the lease can run out: while the lease is renewed, an answer is awaited
+  // (up to `requestTimeoutMs`, enforced per request); once it is no longer renewed, the request is
+  // abandoned `marginMs` before the lease ends. New attempts stop at `refreshTimeoutMs`.
   const remainingMs = lease.remainingMs();
-  const hardDeadlineMs = remainingMs - Math.min(LEASE_MARGIN_MS, remainingMs / 4);
-  if (!(hardDeadlineMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
-  const deadlineMs = Math.min(policy.refreshTimeoutMs, hardDeadlineMs);
+  const marginMs = Math.min(LEASE_MARGIN_MS, remainingMs / 4);
+  if (!(remainingMs - marginMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
+  const deadlineMs = policy.refreshTimeoutMs;
 
   const startedAt = policy.now();
   const attemptsEndAt = performance.now() + deadlineMs;
@@ -163,12 +168,28 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
 
   const capture: ResponseCapture = {};
   let reachedServer = suspect;
+  let inFlight = false;
+  let abortedInFlight = false;
   let ambiguousRetried = false;
   let response;
+  const leaseBound = watchLease(lease, marginMs);
   try {
-    response = await retryTransient((attemptSignal) => requestRefresh(oauth, stored.refreshToken, attemptSignal, capture), {
+    response = await retryTransient(async (attemptSignal) => {
+      // An attempt aborted in flight (the lease lost, the caller gone), or still in flight when the
+      // loop ends, may have reached the server: ambiguous, whatever error the abort surfaces as.
+      inFlight = true;
+      try {
+        return await requestRefresh(oauth, stored.refreshToken, attemptSignal, capture);
+      } catch (error) {
+        if (attemptSignal.aborted) abortedInFlight = true;
+        throw error;
+      } finally {
+        inFlight = false;
+      }
+    }, {
       deadlineMs,
-      hardDeadlineMs,
+      hardDeadlineMs: Number.POSITIVE_INFINITY,
+      hardSignal: leaseBound.signal,
       retries: policy.maxRetries,
       minDelayMs: policy.retryMinDelayMs,
       signal: lease.signal,
@@ -192,13 +213,18 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
         if (status === 'inactive') throw new RotationLost();
         if (status === 'active') return;
         if (policy.now() - startedAt < policy.rotationGracePeriodMs) return;
+        // A success status was seen before the body failed (e.g. trickled past the timeout): the server
+        // rotated; sending the old token again would only trip its reuse detection.
+        if (capture.status !== undefined && capture.status >= 200 && capture.status < 300) throw new RotationLost();
         if (ambiguousRetried) throw new RotationLost();
         ambiguousRetried = true;
       },
     });
   } catch (error) {
-    if (classifyFailure(error, policy.now()).kind === 'bad_response') return refuseResponse(ctx, stored, capture, error, lease);
-    return handleFailure(ctx, stored, error, reachedServer, lease);
+    if (classifyFailure(error, policy.now()).kind === 'bad_response') return refuseResponse(ctx, oauth, stored, capture, error, lease);
+    return handleFailure(ctx, stored, error, reachedServer || inFlight || abortedInFlight, lease);
+  } finally {
+    leaseBound.stop();
   }
 
   const receivedAt = policy.now();
@@ -206,7 +232,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   try {
     tokens = parseTokenResponse(response);
   } catch (error) {
-    return refuseResponse(ctx, stored, capture, error, lease);
+    return refuseResponse(ctx, oauth, stored, capture, error, lease);
   }
   const next = applyRefresh(stored, tokens, receivedAt, policy.refreshTokenLifetimeMs);
   const written = await persist(ctx, next, stored.refreshToken, lease.signal);
@@ -216,13 +242,15 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
 
 /**
  * A malformed token response. When it was a success that carries a new refresh token, the server
- * rotated: the new refresh token is persisted even though the access token is unusable.
+ * rotated: the new refresh token is persisted even though the access token is unusable. When it may
+ * have rotated but the new token cannot be read (a success too large, cut short, not JSON, or no
+ * status seen), the outcome is ambiguous, like a lost response: the in-flight marker stays and the
+ * old refresh token is never presented again unless introspection says it is still active.
  */
-async function refuseResponse(ctx: RefreshContext, stored: Grant, capture: ResponseCapture, error: unknown, lease: Lease): Promise<RefreshOutcome> {
+async function refuseResponse(ctx: RefreshContext, oauth: OAuthClient, stored: Grant, capture: ResponseCapture, error: unknown, lease: Lease): Promise<RefreshOutcome> {
   const refreshToken = salvageRefreshToken(capture, stored.refreshToken);
-  if (refreshToken === undefined) {
-    await clearMarker(ctx, stored, lease.signal);
-  } else {
+  let lost = false;
+  if (refreshToken !== undefined) {
     const now = ctx.policy.now();
     const written = await persist(ctx, {
       ...stored,
@@ -233,9 +261,46 @@ async function refuseResponse(ctx: RefreshContext, stored: Grant, capture: Respo
       refreshStartedAt: undefined,
     }, stored.refreshToken, lease.signal);
     if (!written.ok) return adoptNewer(stored.key, written);
+  } else if (!isAmbiguousResponse(capture)) {
+    await clearMarker(ctx, stored, lease.signal);
+  } else {
+    // The answer is complete (or refused): the server is done with the request, no need to wait.
+    const status = await introspect(ctx, oauth, stored.refreshToken, lease.signal);
+    if (status === 'active') await clearMarker(ctx, stored, lease.signal);
+    else if (status === 'inactive' || status === 'unsupported') lost = true;
+    // 'unavailable': the marker stays; the next refresher asks again before presenting anything.
   }
-  if (error instanceof TokenResponseError) throw new TokenResponseError(error.message);
-  throw new TokenResponseError('The token endpoint sent an unusable response', { cause: error });
+  const refused = error instanceof TokenResponseError
+    ? new TokenResponseError(error.message)
+    : new TokenResponseError('The token endpoint sent an unusable response', { cause: error });
+  if (lost) {
+    // Without introspection a success the SDK cannot read is taken as a rotation whose result is lost.
+    const outcome = await reauth(ctx, stored, 'rotation_lost').catch((reason: unknown) => {
+      if (reason instanceof ReauthRequiredError) return undefined;
+      throw reason;
+    });
+    if (outcome !== undefined) return outcome;
+  }
+  throw refused;
+}
+
+/**
+ * A signal aborted (with a `TimeoutError`: the request may have reached the server) once the lease has
+ * less than `marginMs` left. Re-armed each time it fires while the lease keeps being renewed.
+ */
+function watchLease(lease: Lease, marginMs: number): { signal: AbortSignal; stop(): void } {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const check = (): void => {
+    const leftMs = lease.remainingMs() - marginMs;
+    if (leftMs <= 0) {
+      controller.abort(new DOMException('The lock lease is about to run out', 'TimeoutError'));
+      return;
+    }
+    timer = setTimeout(check, Math.min(leftMs, 2 ** 31 - 1));
+  };
+  if (Number.isFinite(lease.remainingMs())) check();
+  return { signal: controller.signal, stop: () => clearTimeout(timer) };
 }
 
 /** Writes the result of a rotation from `rotatedFrom`, fenced on it; a store failure becomes {@link PersistFailed}. */

@@ -10,6 +10,7 @@ import type { Grant } from '../grant/grant.ts';
 import { decodeGrant, encodeGrant } from '../grant/record.ts';
 import { plainCodec, type RecordCodec } from '../grant/codec.ts';
 import { sameIssuer } from '../grant/issuer.ts';
+import { RollbackGuard } from './rollback-guard.ts';
 
 /**
  * A consent in progress, kept under its `state` until the callback, single use.
@@ -42,6 +43,8 @@ export interface GrantStoreOptions {
    * is a {@link RecordError}, never used. Default: not checked.
    */
   owner?: { issuer: string; clientId: string };
+  /** How many grants' rotation counts are remembered for rollback detection (default 10,000). */
+  maxTrackedGrants?: number;
 }
 
 /** @internal */
@@ -51,6 +54,9 @@ export class GrantStore {
   readonly #codec: RecordCodec;
   readonly #prefix: string;
   readonly #owner: { issuer: string; clientId: string } | undefined;
+  readonly #rollback: RollbackGuard;
+  /** Grants just read from plaintext records while encryption is on: to be re-encrypted. */
+  readonly #plaintext = new WeakSet<Grant>();
 
   constructor(keyv: Keyv, options: GrantStoreOptions) {
     // Without this, Keyv 5 resolves `get` to undefined and `set` to false when the store fails.
@@ -60,6 +66,7 @@ export class GrantStore {
     this.#codec = options.codec ?? plainCodec;
     this.#prefix = options.namespace === undefined || options.namespace === '' ? '' : `${options.namespace}:`;
     this.#owner = options.owner;
+    this.#rollback = new RollbackGuard(options.maxTrackedGrants ?? 10_000);
   }
 
   /** Reads a grant. `undefined` means "nothing stored"; a failure throws {@link StoreError}. */
@@ -67,9 +74,11 @@ export class GrantStore {
     const storeKey = this.#grantKey(key);
     const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
     if (stored === undefined || stored === null) return undefined;
-    const grant = decodeGrant(this.#codec.decode(storeKey, stored));
+    const grant = decodeGrant(this.#codec.decode(storeKey, stored, 'grant'));
     if (grant.key !== key) throw new RecordError('A stored grant was written for another key: it is not used');
     if (!this.#owns(grant)) throw new RecordError('A stored grant belongs to another issuer or client: it is not used');
+    this.#rollback.check(grant);
+    if (this.#codec.isPlaintext?.(stored) === true) this.#plaintext.add(grant);
     return grant;
   }
 
@@ -77,6 +86,20 @@ export class GrantStore {
   #owns(record: { issuer: string; clientId: string }): boolean {
     return this.#owner === undefined
       || (record.clientId === this.#owner.clientId && sameIssuer(record.issuer, this.#owner.issuer));
+  }
+
+  /** Whether `grant` was just read from a plaintext record while encryption is on (see {@link GrantStore.reencryptGrant}). */
+  wasPlaintext(grant: Grant): boolean {
+    return this.#plaintext.has(grant);
+  }
+
+  /** Re-encrypts the grant of `key` if it is still stored in clear. Call it under the grant's lock: this is a read then a write. */
+  async reencryptGrant(key: string, signal?: AbortSignal): Promise<void> {
+    const storeKey = this.#grantKey(key);
+    const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
+    if (this.#codec.isPlaintext?.(stored) !== true) return;
+    const value = this.#codec.encode(storeKey, encodeGrant(decodeGrant(this.#codec.decode(storeKey, stored, 'grant'))));
+    await this.#run('write', () => this.keyv.set(storeKey, value), signal);
   }
 
   /**
@@ -94,6 +117,7 @@ export class GrantStore {
     const value = this.#codec.encode(storeKey, encodeGrant(grant));
     const ok = await this.#run('write', () => this.keyv.set(storeKey, value), signal);
     if (ok === false) throw new StoreError('The store did not acknowledge writing a grant');
+    this.#rollback.see(grant);
     return WRITTEN;
   }
 
@@ -112,7 +136,7 @@ export class GrantStore {
         const key = storeKey.slice(prefix.length);
         let grant: Grant;
         try {
-          grant = decodeGrant(this.#codec.decode(storeKey, value));
+          grant = decodeGrant(this.#codec.decode(storeKey, value, 'grant'));
           if (grant.key !== key) throw new RecordError('A stored grant was written for another key: it is not used');
         } catch (error) {
           onError(key, error);
@@ -151,7 +175,7 @@ export class GrantStore {
     if (stored === undefined || stored === null) return undefined;
     const deleted = await this.#run('delete', () => this.keyv.delete(storeKey), signal);
     if (deleted === false) return undefined;
-    const pending = parsePending(this.#codec.decode(storeKey, stored));
+    const pending = parsePending(this.#codec.decode(storeKey, stored, 'pending'));
     if (pending !== undefined && !this.#owns(pending)) throw new RecordError('A pending consent belongs to another issuer or client: it is not used');
     return pending;
   }
@@ -162,7 +186,7 @@ export class GrantStore {
     const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
     if (stored === undefined || stored === null) return undefined;
     try {
-      return JSON.parse(this.#codec.decode(storeKey, stored));
+      return JSON.parse(this.#codec.decode(storeKey, stored, 'server'));
     } catch {
       return undefined;
     }

@@ -26,7 +26,9 @@ export type TokenEndpointFault =
   /** Let the provider process the request (and rotate), then send its JSON answer changed by `mutate`. */
   | { kind: 'mutate-response'; mutate: (body: Record<string, unknown>) => unknown }
   /** Let the provider process the request at once, and send its answer `ms` later. */
-  | { kind: 'slow-response'; ms: number };
+  | { kind: 'slow-response'; ms: number }
+  /** Let the provider process the request at once, then send its answer one byte every `msPerByte` (slow loris). */
+  | { kind: 'trickle-response'; msPerByte: number };
 
 export interface AuthorizationServerOptions {
   /** Access token lifetime in seconds. Default 3600. */
@@ -298,6 +300,26 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
         const realEnd = res.end.bind(res);
         res.end = ((...args: unknown[]) => {
           setTimeout(() => (realEnd as (...a: unknown[]) => void)(...args), fault.ms);
+          return res;
+        }) as never;
+        void providerCallback(req, res);
+        return;
+      }
+      case 'trickle-response': {
+        const realEnd = res.end.bind(res);
+        res.end = ((chunk?: unknown) => {
+          const body = chunk === undefined || typeof chunk === 'function' ? Buffer.alloc(0) : Buffer.from(chunk as string);
+          let sent = 0;
+          const timer = setInterval(() => {
+            if (res.destroyed || sent >= body.length) {
+              clearInterval(timer);
+              if (!res.destroyed) (realEnd as () => void)();
+              return;
+            }
+            res.write(body.subarray(sent, sent + 1));
+            sent++;
+          }, fault.msPerByte);
+          res.on('close', () => clearInterval(timer));
           return res;
         }) as never;
         void providerCallback(req, res);

@@ -46,8 +46,8 @@ export function managerOptions(idp: AuthorizationServer, kind: ClientKind, extra
 
 /** Runs a real consent for `key`; resolves once the grant is stored. */
 export async function connect(tokens: TokenManager, idp: AuthorizationServer, key: string): Promise<void> {
-  const { url } = await tokens.startAuthorization({ key });
-  await tokens.completeAuthorization(await idp.consent(url));
+  const { url, state } = await tokens.startAuthorization({ key });
+  await tokens.completeAuthorization(await idp.consent(url), { state });
 }
 
 /** A manager with a grant for `key` already stored. */
