@@ -376,6 +376,7 @@ describe('fleet: server latency twice the lease while the holder keeps renewing 
           redirectUri: idp.redirectUri,
           backend,
           key,
+          namespace: TEST_NAMESPACE,
           now,
           leaseTtlMs: SHORT_LEASE_MS,
           requestTimeoutMs: 4 * SHORT_LEASE_MS,

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
 import { createTokenManager, generateEncryptionKey, RecordError, type TokenManagerOptions } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, createClock, managerOptions, rejection, type TestClock } from './support/harness.ts';
+import { connect, createClock, grantKey, managerOptions, rejection, type TestClock } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -40,7 +40,7 @@ describe('stored records and their owner', () => {
       const error = await rejection(migrating.completeAuthorization(callback, { state }));
       assert.ok(error instanceof RecordError, `got ${error}`);
       assert.equal(idp.counters.codeExchanges, exchanges, 'the code was not exchanged');
-      assert.equal(await store.get('grant:planted'), undefined);
+      assert.equal(await store.get(grantKey('planted')), undefined);
     } finally {
       await migrating.close();
     }
@@ -58,7 +58,7 @@ describe('stored records and their owner', () => {
     const migrating = await createTokenManager(options(store, true, true));
     assert.equal(await migrating.getAccessToken('dave'), accessToken);
     await migrating.close();
-    const raw = (await store.get('grant:dave')) as string;
+    const raw = (await store.get(grantKey('dave'))) as string;
     assert.match(raw, /^\{"enc":1,"alg":"A256GCM","kid":"k1"/, 're-encrypted by the read');
     for (const token of idp.issuedTokens) assert.ok(!raw.includes(token));
     try {
@@ -77,13 +77,13 @@ describe('stored records and their owner', () => {
         await connect(tokens, idp, 'erin');
         clock.advance(HOUR_MS);
         await tokens.getAccessToken('erin');
-        const older = await store.get('grant:erin');
+        const older = await store.get(grantKey('erin'));
         clock.advance(HOUR_MS);
         await tokens.getAccessToken('erin');
         assert.equal((await tokens.getGrant('erin'))?.rotations, 2);
         idp.resetCounters();
 
-        await store.set('grant:erin', older); // someone with write access restores the older copy
+        await store.set(grantKey('erin'), older); // someone with write access restores the older copy
         clock.advance(HOUR_MS);
         const error = await rejection(tokens.getAccessToken('erin'));
         assert.ok(error instanceof RecordError, `got ${error}`);
