@@ -3,7 +3,8 @@
  * @module
  */
 export { createTokenManager } from './defaults.ts';
-export { TokenManager, type GetAccessTokenOptions } from './manager.ts';
+export { TokenManager, type GetAccessTokenOptions, type ListGrantsOptions } from './manager.ts';
+export type { TokenResult } from './grant/token.ts';
 export type { TokenManagerOptions, ClientAuthMethod } from './options.ts';
 export type { StartAuthorizationOptions, AuthorizationRequest } from './consent/authorization.ts';
 export type { GrantInfo, GrantStatus } from './grant/grant.ts';
