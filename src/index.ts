@@ -34,3 +34,4 @@ export { SqliteStore, createSqliteStore, type SqliteStoreOptions } from './stora
 export type { RevokeResult } from './consent/revoke.ts';
 export type { KeepAlive, KeepAliveOptions, KeepAliveReport } from './scheduling/keep-alive.ts';
 export type { Fetch } from './oauth/http.ts';
+export type { Logger } from './util/log.ts';

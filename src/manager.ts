@@ -26,6 +26,7 @@ import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './schedul
 import { ReauthWarnings } from './scheduling/reauth-warnings.ts';
 import type { GrantStore } from './storage/grant-store.ts';
 import { anySignal, raceSignal, throwIfAborted } from './util/abort.ts';
+import { errorFields, type Logger } from './util/log.ts';
 
 /** Options of {@link TokenManager.getAccessToken}. */
 export interface GetAccessTokenOptions {
@@ -72,6 +73,7 @@ export class TokenManager {
   readonly #closing = new AbortController();
   readonly #warnings: ReauthWarnings;
   #keepAlive: KeepAlive | undefined;
+  readonly #log: Logger | undefined;
 
   /** @internal Use `createTokenManager`. */
   constructor(parts: ManagerParts, options: ResolvedOptions) {
@@ -80,7 +82,8 @@ export class TokenManager {
     this.#store = parts.store;
     this.#warnings = new ReauthWarnings({ ...options, maxEntries: options.maxCachedGrants });
     const emit = this.#emit.bind(this);
-    this.#source = new TokenSource({ store: parts.store, lock: parts.lock, oauth: parts.oauth, policy: options, emit }, {
+    this.#log = options.logger;
+    this.#source = new TokenSource({ store: parts.store, lock: parts.lock, oauth: parts.oauth, policy: options, emit, log: options.logger }, {
       maxCachedGrants: options.maxCachedGrants,
       signal: this.#closing.signal,
       onCached: (grant) => {
@@ -134,6 +137,7 @@ export class TokenManager {
     const grant = await completeAuthorization(this.#auth, callbackUrl, anySignal(options.signal, this.#closing.signal));
     this.#source.forget(grant.key);
     this.#source.cacheGrant(grant);
+    this.#log?.info({ key: grant.key, subject: grant.subject, scope: grant.scope }, 'offline-tokens: consent completed, grant stored');
     return toGrantInfo(grant);
   }
 
@@ -213,7 +217,9 @@ export class TokenManager {
   }
 
   /** A stored record that cannot be decoded (another key, a corrupted or foreign record). */
-  #onUnreadable(_key: string, _error: unknown): void {}
+  #onUnreadable(key: string, error: unknown): void {
+    this.#log?.warn({ key, ...errorFields(error) }, 'offline-tokens: skipped a stored grant that cannot be read');
+  }
 
   async #entrySlow(key: string, options: GetAccessTokenOptions): Promise<CacheEntry> {
     validateKey(key);
@@ -262,7 +268,9 @@ export class TokenManager {
   async revoke(key: string, options: { signal?: AbortSignal } = {}): Promise<RevokeResult> {
     validateKey(key);
     this.#assertOpen();
-    return revokeGrant(this.#revoke, key, anySignal(options.signal, this.#closing.signal));
+    const result = await revokeGrant(this.#revoke, key, anySignal(options.signal, this.#closing.signal));
+    this.#log?.info({ key, revokedAtServer: result.revokedAtServer }, 'offline-tokens: grant revoked');
+    return result;
   }
 
   /**
