@@ -12,6 +12,7 @@ import { discover } from './oauth/client.ts';
 import { resolveOptions, type ResolvedOptions, type TokenManagerOptions } from './options.ts';
 import { GrantStore } from './storage/grant-store.ts';
 import { SqliteStore } from './storage/sqlite.ts';
+import { loadOpenTelemetry } from './telemetry/otel.ts';
 
 /**
  * Creates a token manager: discovers the issuer, opens the store (default: a SQLite file), and is
@@ -31,8 +32,8 @@ import { SqliteStore } from './storage/sqlite.ts';
  */
 export async function createTokenManager(options: TokenManagerOptions & { signal?: AbortSignal }): Promise<TokenManager> {
   const resolved = resolveOptions(options);
-  const oauth = await discover(resolved, options.signal);
-  return new TokenManager({ ...openStorage(resolved), oauth }, resolved);
+  const [oauth, observer] = await Promise.all([discover(resolved, options.signal), loadOpenTelemetry()]);
+  return new TokenManager({ ...openStorage(resolved), oauth, observer }, resolved);
 }
 
 /** The store and lock of `options`, defaults filled in; `close` closes only what was opened here. */

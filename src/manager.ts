@@ -21,6 +21,7 @@ import { revokeGrant, type RevokeContext, type RevokeResult } from './consent/re
 import type { OAuthClient } from './oauth/client.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { CacheEntry, GrantCache } from './refresh/cache.ts';
+import type { RefreshObserver } from './refresh/observer.ts';
 import { TokenSource } from './refresh/token-source.ts';
 import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './scheduling/keep-alive.ts';
 import { ReauthWarnings } from './scheduling/reauth-warnings.ts';
@@ -54,6 +55,8 @@ export interface ManagerParts {
   oauth: OAuthClient;
   /** Closes what the composition root opened for this manager. */
   close(): Promise<void>;
+  /** Metrics and traces of refreshes (OpenTelemetry when installed). */
+  observer?: RefreshObserver | undefined;
 }
 
 /**
@@ -83,7 +86,7 @@ export class TokenManager {
     this.#warnings = new ReauthWarnings({ ...options, maxEntries: options.maxCachedGrants });
     const emit = this.#emit.bind(this);
     this.#log = options.logger;
-    this.#source = new TokenSource({ store: parts.store, lock: parts.lock, oauth: parts.oauth, policy: options, emit, log: options.logger }, {
+    this.#source = new TokenSource({ store: parts.store, lock: parts.lock, oauth: parts.oauth, policy: options, emit, log: options.logger, observer: parts.observer }, {
       maxCachedGrants: options.maxCachedGrants,
       signal: this.#closing.signal,
       onCached: (grant) => {

@@ -105,7 +105,18 @@ export class TokenSource {
         this.#ctx.log?.debug({ key, rotations: stored.rotations }, 'offline-tokens: adopted the stored grant');
         return this.cacheGrant(stored);
       }
-      const outcome = await refreshGrant(this.#ctx, key, request, signal);
+      const observed = this.#ctx.observer?.refreshStarted(key);
+      let outcome;
+      try {
+        outcome = await refreshGrant(this.#ctx, key, request, signal);
+      } catch (error) {
+        observed?.end(error instanceof ReauthRequiredError ? 'reauth_required' : 'failed', { errorCode: (error as { code?: string }).code });
+        throw error;
+      }
+      if (observed !== undefined) {
+        if ('unpersisted' in outcome) observed.end('persist_failed', { rotations: outcome.unpersisted.grant.rotations, errorCode: outcome.error.code });
+        else observed.end(outcome.refreshed ? 'refreshed' : 'adopted', { rotations: outcome.grant.rotations });
+      }
       if ('unpersisted' in outcome) {
         this.#unpersisted.hold(outcome.unpersisted, outcome.error);
         throw outcome.error;

@@ -28,6 +28,7 @@ import type { GrantStore, WriteResult } from '../storage/grant-store.ts';
 import type { Unpersisted } from './write-behind.ts';
 import type { TokenManagerEvents } from '../events.ts';
 import type { Logger } from '../util/log.ts';
+import type { RefreshObserver } from './observer.ts';
 
 /** Time kept between the end of a server call and the end of the lease, for the write (at most a quarter of the lease). */
 export const LEASE_MARGIN_MS = 2_000;
@@ -60,6 +61,8 @@ export interface RefreshContext {
   emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
   /** Where to log (never a token). */
   log?: Logger | undefined;
+  /** Told when each refresh transaction starts and ends (metrics, traces). */
+  observer?: RefreshObserver | undefined;
 }
 
 /**
