@@ -11,6 +11,7 @@ import { GrantCache, type CacheEntry } from './cache.ts';
 import { refreshGrant, type RefreshContext } from './transaction.ts';
 import { WriteBehind } from './write-behind.ts';
 import { errorFields } from '../util/log.ts';
+import { observeRefresh } from './observer.ts';
 
 /** Settings of a {@link TokenSource}. @internal */
 export interface TokenSourceOptions {
@@ -105,18 +106,7 @@ export class TokenSource {
         this.#ctx.log?.debug({ key, rotations: stored.rotations }, 'offline-tokens: adopted the stored grant');
         return this.cacheGrant(stored);
       }
-      const observed = this.#ctx.observer?.refreshStarted(key);
-      let outcome;
-      try {
-        outcome = await refreshGrant(this.#ctx, key, request, signal);
-      } catch (error) {
-        observed?.end(error instanceof ReauthRequiredError ? 'reauth_required' : 'failed', { errorCode: (error as { code?: string }).code });
-        throw error;
-      }
-      if (observed !== undefined) {
-        if ('unpersisted' in outcome) observed.end('persist_failed', { rotations: outcome.unpersisted.grant.rotations, errorCode: outcome.error.code });
-        else observed.end(outcome.refreshed ? 'refreshed' : 'adopted', { rotations: outcome.grant.rotations });
-      }
+      const outcome = await observeRefresh(this.#ctx.observer, key, () => refreshGrant(this.#ctx, key, request, signal));
       if ('unpersisted' in outcome) {
         this.#unpersisted.hold(outcome.unpersisted, outcome.error);
         throw outcome.error;
