@@ -8,6 +8,9 @@
  * 3. Runs a small job that calls `getAccessToken()` and the userinfo endpoint across several short
  *    access-token lifetimes, printing a line per rotation.
  * Run it again: it resumes from the stored grant, without a new login.
+ *
+ * `npm run demo -- --serve` only runs the authorization server, until Ctrl-C, for the CLI walkthrough
+ * of the README (its `cli-loopback` client is registered for loopback redirects).
  */
 import { mkdirSync } from 'node:fs';
 import { createTokenManager, ReauthRequiredError } from 'offline-tokens';
@@ -22,6 +25,17 @@ const browser = process.argv.includes('--browser');
 mkdirSync('.demo', { recursive: true });
 const idp = await startAuthorizationServer({ port, accessTokenTtlS: ACCESS_TOKEN_TTL_S, statePath: '.demo/idp-state.json', serveCallback: true });
 console.log(`Authorization server: ${idp.issuer} (access tokens live ${ACCESS_TOKEN_TTL_S} s, refresh tokens rotate on every use)`);
+
+if (process.argv.includes('--serve')) {
+  console.log(`Serving until Ctrl-C. For the CLI:
+  export OFFLINE_TOKENS_ISSUER=${idp.issuer} OFFLINE_TOKENS_CLIENT_ID=${idp.clients.loopback.clientId} OFFLINE_TOKENS_ALLOW_INSECURE_REQUESTS=1`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await idp.close();
+  process.exit(0);
+}
 
 const tokens = await createTokenManager({
   issuer: idp.issuer,

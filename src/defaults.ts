@@ -12,6 +12,7 @@ import { ServerConnection } from './oauth/server.ts';
 import { resolveOptions, type ResolvedOptions, type TokenManagerOptions } from './options.ts';
 import { GrantStore } from './storage/grant-store.ts';
 import { SqliteStore } from './storage/sqlite.ts';
+import { loadOpenTelemetry } from './telemetry/otel.ts';
 
 /**
  * Creates a token manager: validates the options and opens the store (default: a SQLite file). It
@@ -33,9 +34,10 @@ import { SqliteStore } from './storage/sqlite.ts';
 export async function createTokenManager(options: TokenManagerOptions & { signal?: AbortSignal }): Promise<TokenManager> {
   const resolved = resolveOptions(options);
   options.signal?.throwIfAborted();
+  const observer = await loadOpenTelemetry();
   const storage = openStorage(resolved);
   const server = new ServerConnection(resolved, storage.store);
-  return new TokenManager({ ...storage, server }, resolved);
+  return new TokenManager({ ...storage, server, observer }, resolved);
 }
 
 /** The store and lock of `options`, defaults filled in; `close` closes only what was opened here. */

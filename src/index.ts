@@ -3,7 +3,8 @@
  * @module
  */
 export { createTokenManager } from './defaults.ts';
-export { TokenManager, type GetAccessTokenOptions } from './manager.ts';
+export { TokenManager, type GetAccessTokenOptions, type ListGrantsOptions } from './manager.ts';
+export type { TokenResult } from './grant/token.ts';
 export type { TokenManagerOptions, ClientAuthMethod } from './options.ts';
 export type { StartAuthorizationOptions, CompleteAuthorizationOptions, AuthorizationRequest } from './consent/authorization.ts';
 export type { GrantInfo, GrantStatus } from './grant/grant.ts';
@@ -33,3 +34,4 @@ export { SqliteStore, createSqliteStore, type SqliteStoreOptions } from './stora
 export type { RevokeResult } from './consent/revoke.ts';
 export type { KeepAlive, KeepAliveOptions, KeepAliveReport } from './scheduling/keep-alive.ts';
 export type { Fetch } from './oauth/http.ts';
+export type { Logger } from './util/log.ts';

@@ -15,17 +15,20 @@ import {
 import { ClosedError, ConfigurationError, type TokenManagerError } from './errors.ts';
 import type { TokenManagerEventName, TokenManagerEvents } from './events.ts';
 import { tokenState } from './grant/expiry.ts';
-import { toGrantInfo, type Grant, type GrantInfo } from './grant/grant.ts';
+import { toGrantInfo, type Grant, type GrantInfo, type GrantStatus } from './grant/grant.ts';
+import type { TokenResult } from './grant/token.ts';
 import type { GrantLock } from './locks/lock.ts';
 import { revokeGrant, type RevokeContext, type RevokeResult } from './consent/revoke.ts';
 import type { ServerConnection } from './oauth/server.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { GrantCache } from './refresh/cache.ts';
+import type { CacheEntry, GrantCache } from './refresh/cache.ts';
+import type { RefreshObserver } from './refresh/observer.ts';
 import { TokenSource } from './refresh/token-source.ts';
 import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './scheduling/keep-alive.ts';
 import { ReauthWarnings } from './scheduling/reauth-warnings.ts';
 import type { GrantStore } from './storage/grant-store.ts';
 import { raceSignal, throwIfAborted, withEitherSignal } from './util/abort.ts';
+import { errorFields, type Logger } from './util/log.ts';
 
 /** Options of {@link TokenManager.getAccessToken}. */
 export interface GetAccessTokenOptions {
@@ -35,7 +38,16 @@ export interface GetAccessTokenOptions {
   forceRefresh?: boolean;
 }
 
+/** Options of {@link TokenManager.listGrants}. */
+export interface ListGrantsOptions {
+  /** Only grants with this status. Default: all. */
+  status?: GrantStatus;
+  /** Stops the listing: the iterator rejects with `signal.reason` at its next step. */
+  signal?: AbortSignal;
+}
+
 const KEY_MAX_LENGTH = 512;
+const GRANT_STATUSES: readonly string[] = ['active', 'reauth_required'];
 
 /** What a manager runs on, built by the composition root. @internal */
 export interface ManagerParts {
@@ -45,6 +57,8 @@ export interface ManagerParts {
   server: ServerConnection;
   /** Closes what the composition root opened for this manager. */
   close(): Promise<void>;
+  /** Metrics and traces of refreshes (OpenTelemetry when installed). */
+  observer?: RefreshObserver | undefined;
 }
 
 /**
@@ -64,6 +78,7 @@ export class TokenManager {
   readonly #closing = new AbortController();
   readonly #warnings: ReauthWarnings;
   #keepAlive: KeepAlive | undefined;
+  readonly #log: Logger | undefined;
 
   /** @internal Use `createTokenManager`. */
   constructor(parts: ManagerParts, options: ResolvedOptions) {
@@ -72,7 +87,8 @@ export class TokenManager {
     this.#store = parts.store;
     this.#warnings = new ReauthWarnings({ ...options, maxEntries: options.maxCachedGrants });
     const emit = this.#emit.bind(this);
-    this.#source = new TokenSource({ store: parts.store, lock: parts.lock, server: parts.server, policy: options, emit }, {
+    this.#log = options.logger;
+    this.#source = new TokenSource({ store: parts.store, lock: parts.lock, server: parts.server, policy: options, emit, log: options.logger, observer: parts.observer }, {
       maxCachedGrants: options.maxCachedGrants,
       signal: this.#closing.signal,
       onCached: (grant) => {
@@ -139,6 +155,7 @@ export class TokenManager {
     const grant = await withEitherSignal(signal, this.#closing.signal, (either) => completeAuthorization(this.#auth, callbackUrl, { state, key }, either));
     this.#source.forget(grant.key);
     this.#source.cacheGrant(grant);
+    this.#log?.info({ key: grant.key, subject: grant.subject, scope: grant.scope }, 'offline-tokens: consent completed, grant stored');
     return toGrantInfo(grant);
   }
 
@@ -163,6 +180,66 @@ export class TokenManager {
   }
 
   async #getAccessTokenSlow(key: string, options: GetAccessTokenOptions): Promise<string> {
+    return (await this.#entrySlow(key, options)).grant.accessToken;
+  }
+
+  /**
+   * Like {@link TokenManager.getAccessToken}, with the same cost (a cached token is returned as an
+   * already-resolved promise held by the cache), but resolves the token with its type, expiry and
+   * scope, so a job need not call {@link TokenManager.getGrant} as well.
+   *
+   * @example
+   * ```ts
+   * const { accessToken, tokenType, expiresAt, scope } = await tokens.getToken('user-42');
+   * await fetch(api, { headers: { authorization: `${tokenType} ${accessToken}` } });
+   * ```
+   */
+  getToken(key: string, options?: GetAccessTokenOptions): Promise<TokenResult> {
+    const entry = this.#cache.get(key);
+    if (entry !== undefined && options === undefined && this.#now() < entry.refreshAt) {
+      entry.used = true;
+      return entry.result;
+    }
+    return this.#getTokenSlow(key, options ?? {});
+  }
+
+  async #getTokenSlow(key: string, options: GetAccessTokenOptions): Promise<TokenResult> {
+    return (await this.#entrySlow(key, options)).result;
+  }
+
+  /**
+   * Every grant in the store, as metadata (no token), streamed from the store's iterator: usable with
+   * any number of grants, never all loaded at once. A grant held in memory because the store refused
+   * its last write is reported as held. Unreadable records are skipped (and logged).
+   * Throws {@link StoreError} when the store cannot be listed (its Keyv adapter has no iterator).
+   *
+   * @example
+   * ```ts
+   * for await (const grant of tokens.listGrants({ status: 'reauth_required' })) {
+   *   await emailUser(grant.key, grant.reauthReason);
+   * }
+   * ```
+   */
+  async *listGrants(options: ListGrantsOptions = {}): AsyncGenerator<GrantInfo, void, undefined> {
+    this.#assertOpen();
+    const { status, signal } = options;
+    if (status !== undefined && !GRANT_STATUSES.includes(status)) {
+      throw new ConfigurationError("Expected `status` to be 'active' or 'reauth_required'");
+    }
+    throwIfAborted(signal);
+    for await (const stored of this.#store.listGrants((key, error) => this.#onUnreadable(key, error))) {
+      throwIfAborted(signal);
+      const grant = this.#source.held(stored.key) ?? stored;
+      if (status === undefined || grant.status === status) yield toGrantInfo(grant);
+    }
+  }
+
+  /** A stored record that cannot be decoded (another key, a corrupted or foreign record). */
+  #onUnreadable(key: string, error: unknown): void {
+    this.#log?.warn({ key, ...errorFields(error) }, 'offline-tokens: skipped a stored grant that cannot be read');
+  }
+
+  async #entrySlow(key: string, options: GetAccessTokenOptions): Promise<CacheEntry> {
     validateKey(key);
     this.#assertOpen();
     throwIfAborted(options.signal);
@@ -171,14 +248,13 @@ export class TokenManager {
     if (entry !== undefined && !force) {
       entry.used = true;
       const state = tokenState(entry, this.#now());
-      if (state === 'fresh') return entry.grant.accessToken;
+      if (state === 'fresh') return entry;
       if (state === 'refresh_ahead') {
         this.#source.refreshInBackground(key, entry);
-        return entry.grant.accessToken;
+        return entry;
       }
     }
-    const next = await raceSignal(this.#source.sync(key, force, entry?.grant.rotations), options.signal);
-    return next.grant.accessToken;
+    return raceSignal(this.#source.sync(key, force, entry?.grant.rotations), options.signal);
   }
 
   /**
@@ -210,7 +286,9 @@ export class TokenManager {
   async revoke(key: string, options: { signal?: AbortSignal } = {}): Promise<RevokeResult> {
     validateKey(key);
     this.#assertOpen();
-    return withEitherSignal(options.signal, this.#closing.signal, (either) => revokeGrant(this.#revoke, key, either));
+    const result = await withEitherSignal(options.signal, this.#closing.signal, (either) => revokeGrant(this.#revoke, key, either));
+    this.#log?.info({ key, revokedAtServer: result.revokedAtServer }, 'offline-tokens: grant revoked');
+    return result;
   }
 
   /**

@@ -12,6 +12,7 @@ import { plainCodec, type RecordCodec } from './grant/codec.ts';
 import { bool, duration, isKeyvLike, nonEmptyString, oneOf, stringOption, url } from './util/validate.ts';
 import { withRequiredScopes } from './consent/scope.ts';
 import { sameIssuer } from './grant/issuer.ts';
+import { loggerOption, type Logger } from './util/log.ts';
 
 /** How the client authenticates at the token endpoint. */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -127,6 +128,11 @@ export interface TokenManagerOptions {
   now?: () => number;
   /** `fetch` used for every request to the authorization server. Default `globalThis.fetch`. */
   fetch?: Fetch;
+  /**
+   * Where to log rotations, retries, adoptions, lock waits and persist failures: any object with
+   * `debug/info/warn/error(fields, message)`, e.g. pino or `console`. Never receives a token. Default: none.
+   */
+  logger?: Logger;
 }
 
 /** Options with defaults applied. @internal */
@@ -168,6 +174,7 @@ export interface ResolvedOptions {
   allowInsecureRequests: boolean;
   now: () => number;
   fetch: Fetch;
+  logger: Logger | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -271,6 +278,7 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
     allowInsecureRequests,
     now: options.now ?? Date.now,
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    logger: loggerOption(options.logger),
   };
 }
 

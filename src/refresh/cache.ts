@@ -6,6 +6,7 @@
  */
 import { refreshTiming } from '../grant/expiry.ts';
 import type { Grant } from '../grant/grant.ts';
+import { toTokenResult, type TokenResult } from '../grant/token.ts';
 
 /** A cached grant. */
 export interface CacheEntry {
@@ -18,6 +19,8 @@ export interface CacheEntry {
   usableUntil: number;
   /** Set on every hit, cleared by the eviction sweep. */
   used: boolean;
+  /** Resolved promise of the token with its metadata, for `getToken`'s hot path (no allocation). */
+  result: Promise<TokenResult>;
 }
 
 /** @internal */
@@ -43,7 +46,7 @@ export class GrantCache {
   set(grant: Grant): CacheEntry {
     const timing = refreshTiming(grant, this.#refreshWindowMs, Math.random());
     // Born used: a grant is cached because it is being used, so it must not be the next one evicted.
-    const entry: CacheEntry = { grant, token: Promise.resolve(grant.accessToken), ...timing, used: true };
+    const entry: CacheEntry = { grant, token: Promise.resolve(grant.accessToken), ...timing, used: true, result: Promise.resolve(toTokenResult(grant)) };
     const isNew = !this.#entries.has(grant.key);
     this.#entries.set(grant.key, entry);
     if (isNew && this.#entries.size > this.#maxEntries) this.#evict();

@@ -10,6 +10,8 @@ import type { Grant } from '../grant/grant.ts';
 import { GrantCache, type CacheEntry } from './cache.ts';
 import { refreshGrant, type RefreshContext } from './transaction.ts';
 import { WriteBehind } from './write-behind.ts';
+import { errorFields } from '../util/log.ts';
+import { observeRefresh } from './observer.ts';
 
 /** Settings of a {@link TokenSource}. @internal */
 export interface TokenSourceOptions {
@@ -34,10 +36,12 @@ export class TokenSource {
     this.cache = new GrantCache(options.maxCachedGrants, ctx.policy.refreshWindowMs);
     this.#unpersisted = new WriteBehind(ctx.store, {
       onHeld: (grant, error, attempt) => {
+        ctx.log?.error({ key: grant.key, rotations: grant.rotations, attempt, ...errorFields(error) }, 'offline-tokens: the store refused a rotated grant; it is held in memory and the write is retried');
         this.cache.delete(grant.key);
         ctx.emit('persistFailed', { key: grant.key, error, attempt });
       },
       onPersisted: (grant) => {
+        ctx.log?.info({ key: grant.key, rotations: grant.rotations }, 'offline-tokens: a held grant was persisted');
         this.cacheGrant(grant);
         ctx.emit('persisted', { key: grant.key, rotations: grant.rotations });
       },
@@ -101,16 +105,26 @@ export class TokenSource {
       // Nothing to refresh: no lock, no watcher (an unknown key costs one store read and nothing that outlives it).
       if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
       if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
-      if (canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return this.cacheGrant(stored);
-      const outcome = await refreshGrant(this.#ctx, key, request, signal);
+      if (canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) {
+        this.#ctx.log?.debug({ key, rotations: stored.rotations }, 'offline-tokens: adopted the stored grant');
+        return this.cacheGrant(stored);
+      }
+      const outcome = await observeRefresh(this.#ctx.observer, key, () => refreshGrant(this.#ctx, key, request, signal));
       if ('unpersisted' in outcome) {
         this.#unpersisted.hold(outcome.unpersisted, outcome.error);
         throw outcome.error;
       }
       const entry = this.cacheGrant(outcome.grant);
-      if (outcome.refreshed) emit('refreshed', { key, rotations: outcome.grant.rotations, expiresAt: outcome.grant.expiresAt });
+      if (outcome.refreshed) {
+        this.#ctx.log?.info({ key, rotations: outcome.grant.rotations, expiresAt: outcome.grant.expiresAt }, 'offline-tokens: refresh token rotated');
+        emit('refreshed', { key, rotations: outcome.grant.rotations, expiresAt: outcome.grant.expiresAt });
+      } else {
+        this.#ctx.log?.info({ key, rotations: outcome.grant.rotations }, 'offline-tokens: adopted the grant another refresher rotated');
+      }
       return entry;
     } catch (error) {
+      if (error instanceof ReauthRequiredError) this.#ctx.log?.warn({ key, reason: error.reason }, 'offline-tokens: the grant needs a new consent');
+      else this.#ctx.log?.warn({ key, ...errorFields(error) }, 'offline-tokens: refresh failed');
       if (error instanceof ReauthRequiredError) this.#onReauth(key, error.reason);
       const reported = error instanceof TokenManagerError ? error : signal.aborted ? new ClosedError() : undefined;
       if (reported !== undefined) emit('refreshFailed', { key, error: reported });

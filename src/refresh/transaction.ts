@@ -28,6 +28,8 @@ import type { ServerConnection } from '../oauth/server.ts';
 import type { GrantStore, WriteResult } from '../storage/grant-store.ts';
 import type { Unpersisted } from './write-behind.ts';
 import type { TokenManagerEvents } from '../events.ts';
+import type { Logger } from '../util/log.ts';
+import type { RefreshObserver } from './observer.ts';
 
 /** Time kept between the end of a server call and the end of the lease, for the write (at most a quarter of the lease). */
 export const LEASE_MARGIN_MS = 2_000;
@@ -58,6 +60,10 @@ export interface RefreshContext {
   server: ServerConnection;
   policy: RefreshPolicy;
   emit: <E extends keyof TokenManagerEvents>(event: E, payload: TokenManagerEvents[E]) => void;
+  /** Where to log (never a token). */
+  log?: Logger | undefined;
+  /** Told when each refresh transaction starts and ends (metrics, traces). */
+  observer?: RefreshObserver | undefined;
 }
 
 /**
@@ -111,13 +117,18 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
       }
     }
   })().catch(() => {});
+  const waitStartedAt = performance.now();
   try {
     return await ctx.lock.withLock(key, (lease) => {
       acquired = true;
+      ctx.log?.debug({ key, lockWaitMs: Math.round(performance.now() - waitStartedAt) }, 'offline-tokens: grant lock acquired');
       return refreshUnderLock(ctx, key, request, lease);
     }, { signal: waiting.signal });
   } catch (error) {
-    if (adopted !== undefined && !acquired) return { grant: adopted, refreshed: false };
+    if (adopted !== undefined && !acquired) {
+      ctx.log?.info({ key, rotations: adopted.rotations, lockWaitMs: Math.round(performance.now() - waitStartedAt) }, 'offline-tokens: adopted the grant another process rotated while waiting for the lock');
+      return { grant: adopted, refreshed: false };
+    }
     if (error instanceof PersistFailed) return { unpersisted: error.unpersisted, error: error.storeError };
     throw error;
   } finally {
@@ -195,6 +206,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
       signal: lease.signal,
       now: policy.now,
       onTransient: async (failure) => {
+        ctx.log?.warn({ key, status: failure.status, retryAfterMs: failure.retryAfterMs, mayHaveReachedServer: failure.mayHaveReachedServer, timedOut: failure.timedOut }, 'offline-tokens: refresh attempt failed transiently; retrying');
         if (!failure.mayHaveReachedServer) return;
         reachedServer = true;
         // The request may have rotated the token at the server with the response lost. One that

@@ -67,6 +67,8 @@ export interface AuthorizationServer {
     basic: { clientId: string; clientSecret: string };
     post: { clientId: string; clientSecret: string };
     public: { clientId: string };
+    /** A native public client registered for RFC 8252 loopback redirects (`http://127.0.0.1:<any port>/callback`). */
+    loopback: { clientId: string; redirectUri: string };
   };
   redirectUri: string;
   counters: Counters;
@@ -77,7 +79,7 @@ export interface AuthorizationServer {
   /** With `serveCallback`: resolves with the next callback a browser brings to the redirect URI. */
   nextCallback(): Promise<URL>;
   /** Follows an authorization URL through login and consent; resolves with the callback URL. */
-  consent(authorizationUrl: URL | string, options?: { deny?: boolean }): Promise<URL>;
+  consent(authorizationUrl: URL | string, options?: { deny?: boolean; stopAt?: string }): Promise<URL>;
   /** Stops listening for `ms` (connections are refused), then listens again on the same port. */
   refuseConnections(ms: number): Promise<void>;
   /** Resolves once the server listens again after {@link AuthorizationServer.refuseConnections}. */
@@ -175,6 +177,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     basic: { clientId: 'confidential-basic', clientSecret: 'basic-secret-0123456789abcdef' },
     post: { clientId: 'confidential-post', clientSecret: 'post-secret-0123456789abcdef' },
     public: { clientId: 'public-pkce' },
+    loopback: { clientId: 'cli-loopback', redirectUri: 'http://127.0.0.1/callback' },
   };
   const common = { redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] };
   const provider = new Provider(issuer, {
@@ -183,6 +186,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       { ...common, client_id: clients.basic.clientId, client_secret: clients.basic.clientSecret, token_endpoint_auth_method: 'client_secret_basic' },
       { ...common, client_id: clients.post.clientId, client_secret: clients.post.clientSecret, token_endpoint_auth_method: 'client_secret_post' },
       { ...common, client_id: clients.public.clientId, token_endpoint_auth_method: 'none', application_type: 'native' },
+      { ...common, redirect_uris: [clients.loopback.redirectUri], client_id: clients.loopback.clientId, token_endpoint_auth_method: 'none', application_type: 'native' },
     ],
     jwks: { keys: [jwk as never] },
     cookies: { keys: ['test-cookie-key-0123456789'] },
@@ -369,11 +373,12 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   }
 
-  async function consent(authorizationUrl: URL | string, consentOptions: { deny?: boolean } = {}): Promise<URL> {
+  async function consent(authorizationUrl: URL | string, consentOptions: { deny?: boolean; stopAt?: string } = {}): Promise<URL> {
     const cookies = new Map<string, string>();
     let url = new URL(authorizationUrl);
+    const stopAt = consentOptions.stopAt ?? redirectUri;
     for (let hop = 0; hop < 20; hop++) {
-      if (url.href.startsWith(redirectUri)) return url;
+      if (url.href.startsWith(stopAt)) return url;
       if (consentOptions.deny && url.pathname.startsWith('/interaction/')) url.searchParams.set('deny', '1');
       const response = await fetch(url, {
         redirect: 'manual',
