@@ -178,8 +178,10 @@ describe('offline-tokens CLI', () => {
     assert.equal(result.code, 0, result.stderr);
   });
 
-  it('exits 4 when the server is unreachable', async () => {
-    const result = await cli(['list'], { OFFLINE_TOKENS_ISSUER: 'http://127.0.0.1:1' });
+  it('lists without the server, and exits 4 when a command needs an unreachable server', async () => {
+    // Metadata is fetched on first need: listing the store needs no server at all.
+    assert.equal((await cli(['list'], { OFFLINE_TOKENS_ISSUER: 'http://127.0.0.1:1' })).code, 0);
+    const result = await cli(['login', 'nobody', '--no-open'], { OFFLINE_TOKENS_ISSUER: 'http://127.0.0.1:1' });
     assert.equal(result.code, 4, result.stderr);
     assert.match(result.stderr, /reachable/);
   });
