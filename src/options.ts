@@ -10,11 +10,13 @@ import type { GrantLock } from './locks/lock.ts';
 import { createEncryptionCodec, type EncryptionOptions } from './grant/encryption.ts';
 import { plainCodec, type RecordCodec } from './grant/codec.ts';
 import { bool, duration, isKeyvLike, nonEmptyString, oneOf, stringOption, url } from './util/validate.ts';
+import { resolveClientKey, type ClientKey, type ClientPrivateKey } from './oauth/client-key.ts';
+import { resolveDPoP, type DPoPOptions, type DPoPPolicy } from './grant/dpop-key.ts';
 import { withRequiredScopes } from './consent/scope.ts';
 import { sameIssuer } from './grant/issuer.ts';
 
 /** How the client authenticates at the token endpoint. */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 /**
  * Options of {@link createTokenManager}. Every duration is in milliseconds.
@@ -69,8 +71,22 @@ export interface TokenManagerOptions {
   clientId: string;
   /** Omit for a public client (PKCE only, `clientAuthMethod: 'none'`). */
   clientSecret?: string | undefined;
-  /** Default: `client_secret_post` with a secret, `none` without. */
+  /** Default: `client_secret_post` with a secret, `private_key_jwt` with a `clientPrivateKey`, `none` without either. */
   clientAuthMethod?: ClientAuthMethod;
+  /**
+   * The client's private key for `private_key_jwt` (RFC 7523 client assertions on every token,
+   * revocation and introspection request): a private JWK (RSA, EC P-256/384/521 or Ed25519; its `alg`
+   * is used when set) or a private `CryptoKey` with the `sign` usage. Imported as a non-extractable key.
+   */
+  clientPrivateKey?: ClientPrivateKey;
+  /** The `kid` of `clientPrivateKey` sent in the assertion header. Default: the JWK's `kid`, else none. */
+  clientPrivateKeyId?: string;
+  /**
+   * DPoP (RFC 9449): sender-constrained access tokens (and, for a public client, refresh tokens). One
+   * key pair per grant, made at consent and stored with the grant (encrypted with it under
+   * `encryption`). `true` means ES256; `{ algorithm }` picks another. Default: off.
+   */
+  dpop?: boolean | DPoPOptions;
   /** The redirect URI registered at the server; the callback URL must start with it. */
   redirectUri: string | URL;
   /** Scope to ask for. `openid` (unless `openid: false`) and, with `offlineAccess: 'scope'`, `offline_access` are added. */
@@ -145,6 +161,8 @@ export interface ResolvedOptions {
   clientId: string;
   clientSecret: string | undefined;
   clientAuthMethod: ClientAuthMethod;
+  clientKey: ClientKey | undefined;
+  dpop: DPoPPolicy | undefined;
   redirectUri: string;
   scope: string;
   authorizationParams: Record<string, string>;
@@ -175,7 +193,7 @@ const DAY_MS = 86_400_000;
 /** Every option name, for refusing unknown ones (a typo must not be silently ignored). */
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'issuer', 'discovery', 'discoveryUrl', 'metadata', 'openid', 'offlineAccess', 'prompt', 'introspection', 'namespace',
-  'clientId', 'clientSecret', 'clientAuthMethod', 'redirectUri', 'scope', 'authorizationParams', 'store', 'encryption',
+  'clientId', 'clientSecret', 'clientAuthMethod', 'clientPrivateKey', 'clientPrivateKeyId', 'dpop', 'redirectUri', 'scope', 'authorizationParams', 'store', 'encryption',
   'sqlitePath', 'lock', 'refreshWindowMs', 'refreshTokenLifetimeMs', 'maxGrantLifetimeMs', 'reauthWarningMs',
   'maxCachedGrants', 'refreshTimeoutMs', 'requestTimeoutMs', 'maxRetries', 'retryMinDelayMs', 'storeTimeoutMs',
   'rotationGracePeriodMs', 'pendingAuthorizationTtlMs', 'maxResponseBytes', 'allowInsecureRequests', 'now', 'fetch', 'signal',
@@ -216,13 +234,23 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
   const introspection = oneOf(options.introspection, 'introspection', ['auto', 'off'] as const, 'auto');
   const clientId = nonEmptyString(options.clientId, 'clientId');
   const clientSecret = options.clientSecret === undefined ? undefined : nonEmptyString(options.clientSecret, 'clientSecret');
-  const clientAuthMethod = options.clientAuthMethod ?? (clientSecret === undefined ? 'none' : 'client_secret_post');
-  if (!['client_secret_basic', 'client_secret_post', 'none'].includes(clientAuthMethod)) {
-    throw new ConfigurationError("Expected `clientAuthMethod` to be 'client_secret_basic', 'client_secret_post' or 'none'");
+  const clientAuthMethod = options.clientAuthMethod
+    ?? (clientSecret !== undefined ? 'client_secret_post' : options.clientPrivateKey !== undefined ? 'private_key_jwt' : 'none');
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'].includes(clientAuthMethod)) {
+    throw new ConfigurationError("Expected `clientAuthMethod` to be 'client_secret_basic', 'client_secret_post', 'private_key_jwt' or 'none'");
   }
-  if (clientAuthMethod !== 'none' && clientSecret === undefined) {
+  if (clientAuthMethod.startsWith('client_secret') && clientSecret === undefined) {
     throw new ConfigurationError(`Expected \`clientSecret\` to be set for \`clientAuthMethod\` '${clientAuthMethod}'`);
   }
+  if (clientAuthMethod === 'private_key_jwt' && options.clientPrivateKey === undefined) {
+    throw new ConfigurationError("Expected `clientPrivateKey` to be set for `clientAuthMethod` 'private_key_jwt'");
+  }
+  if (clientAuthMethod !== 'private_key_jwt' && (options.clientPrivateKey !== undefined || options.clientPrivateKeyId !== undefined)) {
+    throw new ConfigurationError("Expected `clientPrivateKey` and `clientPrivateKeyId` only with `clientAuthMethod` 'private_key_jwt'");
+  }
+  const clientKey = clientAuthMethod === 'private_key_jwt'
+    ? resolveClientKey(options.clientPrivateKey!, options.clientPrivateKeyId === undefined ? undefined : nonEmptyString(options.clientPrivateKeyId, 'clientPrivateKeyId'))
+    : undefined;
   const scope = options.scope === undefined ? '' : stringOption(options.scope, 'scope');
   const authorizationParams = options.authorizationParams ?? {};
   if (typeof authorizationParams !== 'object' || authorizationParams === null || Object.values(authorizationParams).some((v) => typeof v !== 'string')) {
@@ -248,6 +276,8 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
     clientId,
     clientSecret,
     clientAuthMethod,
+    clientKey,
+    dpop: resolveDPoP(options.dpop),
     redirectUri,
     scope: withRequiredScopes(scope, { openid, offlineAccess: offlineAccess === 'scope' }),
     authorizationParams: { ...authorizationParams },

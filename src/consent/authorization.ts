@@ -7,6 +7,7 @@ import * as client from 'openid-client';
 import { parseCallback } from './callback.ts';
 import { CallbackError, TokenManagerError, TokenResponseError } from '../errors.ts';
 import { createGrant, type Grant } from '../grant/grant.ts';
+import { createDPoPKey, type DPoPPolicy } from '../grant/dpop-key.ts';
 import { exchangeCode, isRefreshTokenActive, type OAuthClient } from '../oauth/client.ts';
 import type { ServerConnection } from '../oauth/server.ts';
 import { anySignal } from '../util/abort.ts';
@@ -43,6 +44,8 @@ export interface ConsentPolicy {
   authorizationParams: Record<string, string>;
   pendingAuthorizationTtlMs: number;
   refreshTokenLifetimeMs: number;
+  /** DPoP: each new grant gets its own key pair, made here and used for the code exchange. */
+  dpop?: DPoPPolicy | undefined;
   now: () => number;
 }
 
@@ -118,9 +121,10 @@ export async function completeAuthorization(ctx: AuthorizationContext, callbackU
   // The token request's redirect_uri is the registered one, whatever host the callback reached us on.
   const exchangeUrl = new URL(pending.redirectUri);
   exchangeUrl.search = params.search.toString();
+  const dpopKey = options.dpop === undefined ? undefined : createDPoPKey(options.dpop);
   let tokens;
   try {
-    tokens = await exchangeCode(oauth, exchangeUrl, { codeVerifier: pending.codeVerifier, state: params.state, nonce: pending.nonce }, signal);
+    tokens = await exchangeCode(oauth, exchangeUrl, { codeVerifier: pending.codeVerifier, state: params.state, nonce: pending.nonce }, signal, dpopKey);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (error instanceof TokenManagerError) throw error;
@@ -136,6 +140,7 @@ export async function completeAuthorization(ctx: AuthorizationContext, callbackU
     clientId: options.clientId,
     requestedScope: pending.scope,
     refreshTokenLifetimeMs: options.refreshTokenLifetimeMs,
+    dpopKey,
   }, receivedAt);
   await ctx.lock.withLock(grant.key, async (lease) => {
     await ctx.store.setGrant(grant, lease.signal);

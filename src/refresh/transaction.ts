@@ -166,7 +166,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   let ambiguousRetried = false;
   let response;
   try {
-    response = await retryTransient((attemptSignal) => requestRefresh(oauth, stored.refreshToken, attemptSignal, capture), {
+    response = await retryTransient((attemptSignal) => requestRefresh(oauth, stored.refreshToken, attemptSignal, capture, stored.dpopKey), {
       deadlineMs,
       hardDeadlineMs,
       retries: policy.maxRetries,

@@ -4,7 +4,7 @@
  * It completes consent without a browser, counts token requests, records every token it issues, and
  * can inject faults at its token endpoint.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -44,6 +44,8 @@ export interface AuthorizationServerOptions {
   introspection?: boolean;
   /** Serve the app's redirect URI on this server (`<issuer>/app/callback`), for a person's browser. */
   serveCallback?: boolean;
+  /** DPoP: require a server-issued nonce in every proof (`use_dpop_nonce` until the client sends one). Default false. */
+  dpopNonce?: boolean;
 }
 
 export interface Counters {
@@ -65,6 +67,8 @@ export interface AuthorizationServer {
     basic: { clientId: string; clientSecret: string };
     post: { clientId: string; clientSecret: string };
     public: { clientId: string };
+    /** Authenticates with `private_key_jwt`: the server knows the public half of `privateJwk` (EC P-256). */
+    privateKeyJwt: { clientId: string; privateJwk: JsonWebKey & { kid: string } };
   };
   redirectUri: string;
   counters: Counters;
@@ -173,7 +177,11 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     basic: { clientId: 'confidential-basic', clientSecret: 'basic-secret-0123456789abcdef' },
     post: { clientId: 'confidential-post', clientSecret: 'post-secret-0123456789abcdef' },
     public: { clientId: 'public-pkce' },
+    privateKeyJwt: { clientId: 'private-key-jwt', privateJwk: { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid: 'client-key-1' } },
   };
+  // The client's private key is a secret too: the suite-wide leak check searches for it.
+  if (process.env.OFFLINE_TOKENS_SECRETS_FILE) appendFileSync(process.env.OFFLINE_TOKENS_SECRETS_FILE, `${clients.privateKeyJwt.privateJwk.d}\n`);
+  const { d: _d, ...clientPublicJwk } = clients.privateKeyJwt.privateJwk;
   const common = { redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] };
   const provider = new Provider(issuer, {
     adapter: TestAdapter as never,
@@ -181,6 +189,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       { ...common, client_id: clients.basic.clientId, client_secret: clients.basic.clientSecret, token_endpoint_auth_method: 'client_secret_basic' },
       { ...common, client_id: clients.post.clientId, client_secret: clients.post.clientSecret, token_endpoint_auth_method: 'client_secret_post' },
       { ...common, client_id: clients.public.clientId, token_endpoint_auth_method: 'none', application_type: 'native' },
+      { ...common, client_id: clients.privateKeyJwt.clientId, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientPublicJwk] } },
     ],
     jwks: { keys: [jwk as never] },
     cookies: { keys: ['test-cookie-key-0123456789'] },
@@ -194,6 +203,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       devInteractions: { enabled: false },
       revocation: { enabled: true },
       introspection: { enabled: options.introspection ?? true },
+      dPoP: options.dpopNonce ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } : { enabled: true },
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     rotateRefreshToken: true,

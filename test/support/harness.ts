@@ -6,7 +6,7 @@ import Keyv from 'keyv';
 import { createTokenManager, type TokenManager, type TokenManagerOptions } from 'offline-tokens';
 import type { AuthorizationServer } from './authorization-server.ts';
 
-export type ClientKind = 'basic' | 'post' | 'public';
+export type ClientKind = 'basic' | 'post' | 'public' | 'private_key_jwt';
 
 /** A clock tests move by hand. */
 export interface TestClock {
@@ -31,7 +31,9 @@ export function grantKey(key: string): string {
 export function managerOptions(idp: AuthorizationServer, kind: ClientKind, extra: Partial<TokenManagerOptions> = {}): TokenManagerOptions {
   const client = kind === 'public'
     ? { clientId: idp.clients.public.clientId, clientAuthMethod: 'none' as const }
-    : { clientId: idp.clients[kind].clientId, clientSecret: idp.clients[kind].clientSecret, clientAuthMethod: kind === 'basic' ? 'client_secret_basic' as const : 'client_secret_post' as const };
+    : kind === 'private_key_jwt'
+      ? { clientId: idp.clients.privateKeyJwt.clientId, clientAuthMethod: 'private_key_jwt' as const, clientPrivateKey: idp.clients.privateKeyJwt.privateJwk }
+      : { clientId: idp.clients[kind].clientId, clientSecret: idp.clients[kind].clientSecret, clientAuthMethod: kind === 'basic' ? 'client_secret_basic' as const : 'client_secret_post' as const };
   return {
     issuer: idp.issuer,
     ...client,
