@@ -5,6 +5,9 @@
 export { createTokenManager } from './defaults.ts';
 export { TokenManager, type GetAccessTokenOptions } from './manager.ts';
 export type { TokenManagerOptions, ClientAuthMethod } from './options.ts';
+export type { ClientPrivateKey } from './oauth/client-key.ts';
+export type { DPoPOptions, DPoPProofRequest } from './grant/dpop-key.ts';
+export type { Jwk, SigningAlgorithm } from './util/jwk.ts';
 export type { StartAuthorizationOptions, AuthorizationRequest } from './consent/authorization.ts';
 export type { GrantInfo, GrantStatus } from './grant/grant.ts';
 export type { TokenManagerEvents, TokenManagerEventName } from './events.ts';

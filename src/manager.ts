@@ -11,7 +11,8 @@ import {
   type AuthorizationRequest,
   type StartAuthorizationOptions,
 } from './consent/authorization.ts';
-import { ClosedError, ConfigurationError, type TokenManagerError } from './errors.ts';
+import { ClosedError, ConfigurationError, ReauthRequiredError, type TokenManagerError } from './errors.ts';
+import { createDPoPProof, type DPoPProofRequest } from './grant/dpop-key.ts';
 import type { TokenManagerEventName, TokenManagerEvents } from './events.ts';
 import { tokenState } from './grant/expiry.ts';
 import { toGrantInfo, type Grant, type GrantInfo } from './grant/grant.ts';
@@ -165,6 +166,31 @@ export class TokenManager {
     }
     const next = await raceSignal(this.#source.sync(key, force, entry?.grant.rotations), options.signal);
     return next.grant.accessToken;
+  }
+
+  /**
+   * The `DPoP` header value for a request to a resource server with the grant's access token: a proof
+   * (RFC 9449) signed with the grant's own key, bound to `method`, `url` and `accessToken` (and `nonce`,
+   * when the resource server asked for one with `DPoP-Nonce`). Send the token as `Authorization: DPoP <token>`.
+   * @throws {ConfigurationError} when the grant has no DPoP key (it was made without the `dpop` option).
+   * @throws {ReauthRequiredError} when no grant is stored for `key`.
+   *
+   * @example
+   * ```ts
+   * const accessToken = await tokens.getAccessToken('user-42');
+   * const dpop = await tokens.dpopProof('user-42', { method: 'GET', url: api, accessToken });
+   * await fetch(api, { headers: { authorization: `DPoP ${accessToken}`, dpop } });
+   * ```
+   */
+  async dpopProof(key: string, request: DPoPProofRequest & { signal?: AbortSignal }): Promise<string> {
+    validateKey(key);
+    this.#assertOpen();
+    const grant = this.#source.held(key) ?? this.#cache.get(key)?.grant ?? await this.#store.getGrant(key, request.signal);
+    if (grant === undefined) throw new ReauthRequiredError(key, 'no_grant');
+    if (grant.dpopKey === undefined) throw new ConfigurationError('The grant has no DPoP key: it was made without the `dpop` option');
+    if (typeof request.method !== 'string' || request.method.length === 0) throw new ConfigurationError('Expected `method` to be a non-empty string');
+    // Real time, not the injected clock: the resource server compares `iat` with its own clock.
+    return createDPoPProof(grant.dpopKey, request, Date.now());
   }
 
   /**

@@ -59,6 +59,10 @@ export interface Counters {
   revocations: number;
   /** Refresh tokens presented more than once at the token endpoint (reuse seen by the server). */
   reusedRefreshTokens: number;
+  /** Token endpoint answers asking for a DPoP nonce (`use_dpop_nonce`: a 400 with a `DPoP-Nonce` header). */
+  tokenNonceChallenges: number;
+  /** Userinfo answers asking for a DPoP nonce (a 401 with a `DPoP-Nonce` header). */
+  resourceNonceChallenges: number;
 }
 
 export interface AuthorizationServer {
@@ -239,7 +243,8 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   });
   events.on('grant.error', (ctx: { oidc?: { params?: { grant_type?: string; refresh_token?: string } } }, error: { error?: string }) => {
     if (ctx.oidc?.params?.grant_type === 'refresh_token') {
-      countPresentation(ctx.oidc.params.refresh_token);
+      // A proof without the nonce is refused before the refresh token is looked at: not a use of it.
+      if (error.error !== 'use_dpop_nonce') countPresentation(ctx.oidc.params.refresh_token);
       counters.refreshRequests++;
       const code = error.error ?? 'unknown';
       counters.refreshErrors[code] = (counters.refreshErrors[code] ?? 0) + 1;
@@ -267,6 +272,11 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       });
       return;
     }
+    res.on('finish', () => {
+      if (res.getHeader('dpop-nonce') === undefined) return;
+      if (path === '/token' && res.statusCode === 400) counters.tokenNonceChallenges++;
+      if (path === '/me' && res.statusCode === 401) counters.resourceNonceChallenges++;
+    });
     if (path === '/token/introspection') counters.introspections++;
     if (path === '/token/revocation') counters.revocations++;
     const fault = req.method === 'POST' && path === '/token' ? faults.shift() : undefined;
@@ -421,7 +431,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
 }
 
 function emptyCounters(): Counters {
-  return { refreshRequests: 0, refreshSuccesses: 0, refreshErrors: {}, codeExchanges: 0, introspections: 0, revocations: 0, reusedRefreshTokens: 0 };
+  return { refreshRequests: 0, refreshSuccesses: 0, refreshErrors: {}, codeExchanges: 0, introspections: 0, revocations: 0, reusedRefreshTokens: 0, tokenNonceChallenges: 0, resourceNonceChallenges: 0 };
 }
 
 function closeServer(server: Server): Promise<void> {

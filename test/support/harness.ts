@@ -2,6 +2,7 @@
  * Shared set-up for tests: a manager connected to the test authorization server, with a clock the
  * test moves, and a grant obtained through a real (headless) consent.
  */
+import { appendFileSync } from 'node:fs';
 import Keyv from 'keyv';
 import { createTokenManager, type TokenManager, type TokenManagerOptions } from 'offline-tokens';
 import type { AuthorizationServer } from './authorization-server.ts';
@@ -62,6 +63,11 @@ export async function connectedManager(
   const tokens = await createTokenManager(managerOptions(idp, kind, extra));
   await connect(tokens, idp, key);
   return tokens;
+}
+
+/** Adds a secret the test made (not the server) to the suite-wide leak check (`test/run.ts`). */
+export function registerSecret(value: string): void {
+  if (process.env.OFFLINE_TOKENS_SECRETS_FILE) appendFileSync(process.env.OFFLINE_TOKENS_SECRETS_FILE, `${value}\n`);
 }
 
 /** The error a promise rejects with (fails when it resolves). */
