@@ -22,6 +22,8 @@ import type { ServerConnection } from './oauth/server.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { GrantCache } from './refresh/cache.ts';
 import { TokenSource } from './refresh/token-source.ts';
+import { ResourceTokens } from './refresh/resource-tokens.ts';
+import { normalizeResource } from './grant/resource.ts';
 import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './scheduling/keep-alive.ts';
 import { ReauthWarnings } from './scheduling/reauth-warnings.ts';
 import type { GrantStore } from './storage/grant-store.ts';
@@ -33,6 +35,12 @@ export interface GetAccessTokenOptions {
   signal?: AbortSignal;
   /** Get a new access token even if the current one looks valid (e.g. after an API answered 401). */
   forceRefresh?: boolean;
+  /**
+   * RFC 8707: a token for this resource (an absolute URI, or several), got by a refresh of the grant
+   * that sends `resource`, and cached per (key, resource). The resource must have been consented
+   * (`startAuthorization({ resource })`) at servers that ask for it.
+   */
+  resource?: string | URL | ReadonlyArray<string | URL>;
 }
 
 const KEY_MAX_LENGTH = 512;
@@ -61,6 +69,7 @@ export class TokenManager {
   readonly #events = new EventEmitter();
   readonly #cache: GrantCache;
   readonly #source: TokenSource;
+  readonly #resources: ResourceTokens;
   readonly #closing = new AbortController();
   readonly #warnings: ReauthWarnings;
   #keepAlive: KeepAlive | undefined;
@@ -81,12 +90,20 @@ export class TokenManager {
       },
     });
     this.#cache = this.#source.cache;
+    this.#resources = new ResourceTokens({ store: parts.store, lock: parts.lock, server: parts.server, policy: options, emit }, this.#source, {
+      maxTokensPerGrant: options.maxTokensPerGrant,
+      maxGrants: options.maxCachedGrants,
+      signal: this.#closing.signal,
+    });
     this.#auth = { store: parts.store, lock: parts.lock, server: parts.server, options };
     this.#revoke = {
       ...this.#auth,
       requestTimeoutMs: options.requestTimeoutMs,
       held: (key) => this.#source.held(key),
-      forget: (key) => this.#source.forget(key),
+      forget: (key) => {
+        this.#source.forget(key);
+        this.#resources.forget(key);
+      },
     };
     // An 'error' event never exists: failures are 'refreshFailed', so a missing listener cannot crash.
   }
@@ -125,6 +142,7 @@ export class TokenManager {
     throwIfAborted(options.signal);
     const grant = await completeAuthorization(this.#auth, callbackUrl, anySignal(options.signal, this.#closing.signal));
     this.#source.forget(grant.key);
+    this.#resources.forget(grant.key);
     this.#source.cacheGrant(grant);
     return toGrantInfo(grant);
   }
@@ -154,6 +172,10 @@ export class TokenManager {
     this.#assertOpen();
     throwIfAborted(options.signal);
     const force = options.forceRefresh === true;
+    if (options.resource !== undefined) {
+      const token = this.#resources.get(key, normalizeResource(options.resource), force);
+      return 'accessToken' in token ? token.accessToken : (await raceSignal(token, options.signal)).accessToken;
+    }
     const entry = this.#cache.get(key);
     if (entry !== undefined && !force) {
       entry.used = true;
@@ -294,6 +316,8 @@ export class TokenManager {
     this.stopKeepAlive();
     try {
       await this.#source.close(() => this.#closing.abort(new ClosedError()));
+      await this.#resources.settled();
+      this.#resources.clear();
     } finally {
       await this.#parts.close();
     }

@@ -117,6 +117,8 @@ export interface TokenManagerOptions {
   reauthWarningMs?: number;
   /** Most grants kept in memory (least recently used evicted; re-read from the store on next use). Default 10 000. */
   maxCachedGrants?: number;
+  /** Most resource access tokens (`getAccessToken(key, { resource })`) cached per grant, least recently used evicted. Default 16. */
+  maxTokensPerGrant?: number;
   /** Total time one refresh may take, retries included. Default 30 000. */
   refreshTimeoutMs?: number;
   /** Time one HTTP request may take. Default 10 000. */
@@ -175,6 +177,7 @@ export interface ResolvedOptions {
   maxGrantLifetimeMs: number;
   reauthWarningMs: number;
   maxCachedGrants: number;
+  maxTokensPerGrant: number;
   refreshTimeoutMs: number;
   requestTimeoutMs: number;
   maxRetries: number;
@@ -195,7 +198,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   'issuer', 'discovery', 'discoveryUrl', 'metadata', 'openid', 'offlineAccess', 'prompt', 'introspection', 'namespace',
   'clientId', 'clientSecret', 'clientAuthMethod', 'clientPrivateKey', 'clientPrivateKeyId', 'dpop', 'redirectUri', 'scope', 'authorizationParams', 'store', 'encryption',
   'sqlitePath', 'lock', 'refreshWindowMs', 'refreshTokenLifetimeMs', 'maxGrantLifetimeMs', 'reauthWarningMs',
-  'maxCachedGrants', 'refreshTimeoutMs', 'requestTimeoutMs', 'maxRetries', 'retryMinDelayMs', 'storeTimeoutMs',
+  'maxCachedGrants', 'maxTokensPerGrant', 'refreshTimeoutMs', 'requestTimeoutMs', 'maxRetries', 'retryMinDelayMs', 'storeTimeoutMs',
   'rotationGracePeriodMs', 'pendingAuthorizationTtlMs', 'maxResponseBytes', 'allowInsecureRequests', 'now', 'fetch', 'signal',
 ]);
 
@@ -290,6 +293,7 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
     maxGrantLifetimeMs: duration(options.maxGrantLifetimeMs, 'maxGrantLifetimeMs', Number.MAX_SAFE_INTEGER, 1),
     reauthWarningMs: duration(options.reauthWarningMs, 'reauthWarningMs', 3 * DAY_MS, 0),
     maxCachedGrants: duration(options.maxCachedGrants, 'maxCachedGrants', 10_000, 1),
+    maxTokensPerGrant: duration(options.maxTokensPerGrant, 'maxTokensPerGrant', 16, 1),
     refreshTimeoutMs: duration(options.refreshTimeoutMs, 'refreshTimeoutMs', 30_000, 1),
     requestTimeoutMs: duration(options.requestTimeoutMs, 'requestTimeoutMs', 10_000, 1),
     maxRetries: duration(options.maxRetries, 'maxRetries', 4, 0),

@@ -8,6 +8,7 @@ import { parseCallback } from './callback.ts';
 import { CallbackError, TokenManagerError, TokenResponseError } from '../errors.ts';
 import { createGrant, type Grant } from '../grant/grant.ts';
 import { createDPoPKey, type DPoPPolicy } from '../grant/dpop-key.ts';
+import { normalizeResource } from '../grant/resource.ts';
 import { exchangeCode, isRefreshTokenActive, type OAuthClient } from '../oauth/client.ts';
 import type { ServerConnection } from '../oauth/server.ts';
 import { anySignal } from '../util/abort.ts';
@@ -23,6 +24,8 @@ export interface StartAuthorizationOptions {
   scope?: string;
   /** Extra authorization request parameters (e.g. `login_hint`). */
   params?: Record<string, string>;
+  /** RFC 8707: the resource(s) the grant is for, so that `getAccessToken(key, { resource })` may ask tokens for them. */
+  resource?: string | URL | ReadonlyArray<string | URL>;
   signal?: AbortSignal;
 }
 
@@ -68,7 +71,7 @@ export async function startAuthorization(ctx: AuthorizationContext, request: Sta
   const scope = request.scope === undefined
     ? options.scope
     : withRequiredScopes(request.scope, { openid: options.openid, offlineAccess: options.offlineAccess === 'scope' });
-  const url = client.buildAuthorizationUrl(oauth.config, {
+  const parameters = new URLSearchParams({
     ...options.authorizationParams,
     ...request.params,
     ...(options.offlineAccess === 'access_type' ? { access_type: 'offline' } : {}),
@@ -81,6 +84,8 @@ export async function startAuthorization(ctx: AuthorizationContext, request: Sta
     state,
     ...(nonce !== undefined ? { nonce } : {}),
   });
+  for (const resource of request.resource === undefined ? [] : normalizeResource(request.resource)) parameters.append('resource', resource);
+  const url = client.buildAuthorizationUrl(oauth.config, parameters);
   const ttlMs = options.pendingAuthorizationTtlMs;
   await ctx.store.putPending(state, {
     key: request.key,

@@ -84,8 +84,8 @@ export async function exchangeCode(
 }
 
 /**
- * Sends `grant_type=refresh_token` (with a DPoP proof signed by `dpopKey`, when given); returns the
- * raw response for {@link parseTokenResponse}.
+ * Sends `grant_type=refresh_token` (with a DPoP proof signed by `dpopKey`, and RFC 8707 `resource`
+ * parameters, when given); returns the raw response for {@link parseTokenResponse}.
  */
 export function requestRefresh(
   oauth: OAuthClient,
@@ -93,9 +93,12 @@ export function requestRefresh(
   signal: AbortSignal,
   capture?: ResponseCapture,
   dpopKey?: StoredDPoPKey,
+  resource?: readonly string[],
 ): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
   const options = dpopKey === undefined ? undefined : { DPoP: dpopHandle(oauth.config, dpopKey) };
-  return withRequestSignal(signal, () => client.refreshTokenGrant(oauth.config, refreshToken, undefined, options), capture);
+  // RFC 8707: one `resource` parameter per resource.
+  const parameters = resource === undefined ? undefined : new URLSearchParams(resource.map((value) => ['resource', value]));
+  return withRequestSignal(signal, () => client.refreshTokenGrant(oauth.config, refreshToken, parameters, options), capture);
 }
 
 /**

@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import type { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 /** A fault applied to the next request to the token endpoint. */
 export type TokenEndpointFault =
@@ -99,6 +99,8 @@ export interface AuthorizationServer {
 }
 
 const ACCOUNT_ID = 'test-user';
+/** Resource indicators the server knows (RFC 8707): any URI under this prefix. */
+export const RESOURCE_PREFIX = 'https://api.example/';
 const REDIRECT_PATH = '/callback';
 
 /** Starts the server on loopback. */
@@ -207,6 +209,16 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       devInteractions: { enabled: false },
       revocation: { enabled: true },
       introspection: { enabled: options.introspection ?? true },
+      // RFC 8707: resources under https://api.example/ get JWT access tokens with their own `aud`.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string[]) => oneOf,
+        useGrantedResource: async () => false,
+        getResourceServerInfo: async (_ctx: unknown, resource: string) => {
+          if (!resource.startsWith(RESOURCE_PREFIX)) throw new errors.InvalidTarget();
+          return { scope: 'api:read', audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: options.accessTokenTtlS ?? 3600 };
+        },
+      },
       dPoP: options.dpopNonce ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } : { enabled: true },
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
@@ -233,7 +245,13 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     if (seen === 2) counters.reusedRefreshTokens++;
   };
   const events = provider as unknown as EventEmitter;
-  events.on('grant.success', (ctx: { oidc: { params: { grant_type?: string; refresh_token?: string } } }) => {
+  events.on('grant.success', (ctx: { oidc: { params: { grant_type?: string; refresh_token?: string } }; body?: { access_token?: unknown } }) => {
+    // JWT access tokens (for resources) never reach the adapter: recorded here for the leak check.
+    const accessToken = ctx.body?.access_token;
+    if (typeof accessToken === 'string' && !issuedTokens.has(accessToken)) {
+      issuedTokens.add(accessToken);
+      if (process.env.OFFLINE_TOKENS_SECRETS_FILE) appendFileSync(process.env.OFFLINE_TOKENS_SECRETS_FILE, `${accessToken}\n`);
+    }
     const type = ctx.oidc.params.grant_type;
     if (type === 'refresh_token') {
       countPresentation(ctx.oidc.params.refresh_token);
