@@ -162,6 +162,12 @@ describe('DPoP', () => {
       const error = await rejection(tokens.dpopProof('bearer-only', { method: 'GET', url: `${idp.issuer}/me` }));
       assert.ok(error instanceof ConfigurationError, `got ${error}`);
       assert.equal((await rejection(tokens.dpopProof('nobody', { method: 'GET', url: `${idp.issuer}/me` }))).name, 'ReauthRequiredError');
+      const dpop = await connectedManager(idp, 'post', 'dpop-bad-url', { dpop: true });
+      try {
+        assert.ok(await rejection(dpop.dpopProof('dpop-bad-url', { method: 'GET', url: 'not a url' })) instanceof ConfigurationError);
+      } finally {
+        await dpop.close();
+      }
     } finally {
       await tokens.close();
     }

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, RecordError } from '../errors.ts';
+import { url } from '../util/validate.ts';
 import { SIGNING_ALGORITHMS, generatePrivateJwk, importPrivateJwk, jwkThumbprint, signJws, type Jwk, type SigningAlgorithm, type SigningKey } from '../util/jwk.ts';
 
 /** The `dpop` option as an object. */
@@ -83,7 +84,7 @@ export function dpopThumbprint(stored: StoredDPoPKey): string {
 /** A DPoP proof JWT for a resource request. `nowMs` is real time: the server compares `iat` with its clock. */
 export async function createDPoPProof(stored: StoredDPoPKey, request: DPoPProofRequest, nowMs: number): Promise<string> {
   const key = dpopSigningKey(stored);
-  const htu = new URL(request.url);
+  const htu = url(request.url, 'url');
   htu.search = '';
   htu.hash = '';
   const payload: Record<string, unknown> = { iat: Math.floor(nowMs / 1000), jti: randomUUID(), htm: request.method.toUpperCase(), htu: htu.href };
