@@ -12,7 +12,8 @@ import {
   type CompleteAuthorizationOptions,
   type StartAuthorizationOptions,
 } from './consent/authorization.ts';
-import { ClosedError, ConfigurationError, type TokenManagerError } from './errors.ts';
+import { ClosedError, ConfigurationError, ReauthRequiredError, type TokenManagerError } from './errors.ts';
+import { createDPoPProof, type DPoPProofRequest } from './grant/dpop-key.ts';
 import type { TokenManagerEventName, TokenManagerEvents } from './events.ts';
 import { tokenState } from './grant/expiry.ts';
 import { toGrantInfo, type Grant, type GrantInfo, type GrantStatus } from './grant/grant.ts';
@@ -24,6 +25,9 @@ import type { ResolvedOptions } from './options.ts';
 import type { CacheEntry, GrantCache } from './refresh/cache.ts';
 import type { RefreshObserver } from './refresh/observer.ts';
 import { TokenSource } from './refresh/token-source.ts';
+import { ResourceTokens } from './refresh/resource-tokens.ts';
+import type { ResourceToken } from './refresh/transaction.ts';
+import { normalizeResource } from './grant/resource.ts';
 import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './scheduling/keep-alive.ts';
 import { ReauthWarnings } from './scheduling/reauth-warnings.ts';
 import type { GrantStore } from './storage/grant-store.ts';
@@ -36,6 +40,12 @@ export interface GetAccessTokenOptions {
   signal?: AbortSignal;
   /** Get a new access token even if the current one looks valid (e.g. after an API answered 401). */
   forceRefresh?: boolean;
+  /**
+   * RFC 8707: a token for this resource (an absolute URI, or several), got by a refresh of the grant
+   * that sends `resource`, and cached per (key, resource). The resource must have been consented
+   * (`startAuthorization({ resource })`) at servers that ask for it.
+   */
+  resource?: string | URL | ReadonlyArray<string | URL>;
 }
 
 /** Options of {@link TokenManager.listGrants}. */
@@ -75,7 +85,10 @@ export class TokenManager {
   readonly #events = new EventEmitter();
   readonly #cache: GrantCache;
   readonly #source: TokenSource;
+  readonly #resources: ResourceTokens;
   readonly #closing = new AbortController();
+  /** Grants made by this manager are DPoP-bound. */
+  readonly #dpop: boolean;
   readonly #warnings: ReauthWarnings;
   #keepAlive: KeepAlive | undefined;
   readonly #log: Logger | undefined;
@@ -88,6 +101,7 @@ export class TokenManager {
     this.#warnings = new ReauthWarnings({ ...options, maxEntries: options.maxCachedGrants });
     const emit = this.#emit.bind(this);
     this.#log = options.logger;
+    this.#dpop = options.dpop !== undefined;
     this.#source = new TokenSource({ store: parts.store, lock: parts.lock, server: parts.server, policy: options, emit, log: options.logger, observer: parts.observer }, {
       maxCachedGrants: options.maxCachedGrants,
       signal: this.#closing.signal,
@@ -97,12 +111,20 @@ export class TokenManager {
       },
     });
     this.#cache = this.#source.cache;
+    this.#resources = new ResourceTokens({ store: parts.store, lock: parts.lock, server: parts.server, policy: options, emit }, this.#source, {
+      maxTokensPerGrant: options.maxTokensPerGrant,
+      maxGrants: options.maxCachedGrants,
+      signal: this.#closing.signal,
+    });
     this.#auth = { store: parts.store, lock: parts.lock, server: parts.server, options };
     this.#revoke = {
       ...this.#auth,
       requestTimeoutMs: options.requestTimeoutMs,
       held: (key) => this.#source.held(key),
-      forget: (key) => this.#source.forget(key),
+      forget: (key) => {
+        this.#source.forget(key);
+        this.#resources.forget(key);
+      },
     };
     // An 'error' event never exists: failures are 'refreshFailed', so a missing listener cannot crash.
   }
@@ -154,6 +176,7 @@ export class TokenManager {
     throwIfAborted(signal);
     const grant = await withEitherSignal(signal, this.#closing.signal, (either) => completeAuthorization(this.#auth, callbackUrl, { state, key }, either));
     this.#source.forget(grant.key);
+    this.#resources.forget(grant.key);
     this.#source.cacheGrant(grant);
     this.#log?.info({ key: grant.key, subject: grant.subject, scope: grant.scope }, 'offline-tokens: consent completed, grant stored');
     return toGrantInfo(grant);
@@ -180,7 +203,17 @@ export class TokenManager {
   }
 
   async #getAccessTokenSlow(key: string, options: GetAccessTokenOptions): Promise<string> {
+    if (options.resource !== undefined) return (await this.#resourceToken(key, options)).accessToken;
     return (await this.#entrySlow(key, options)).grant.accessToken;
+  }
+
+  /** An access token for one API (RFC 8707), cached per grant and resource; refreshed through the grant's one transaction. */
+  async #resourceToken(key: string, options: GetAccessTokenOptions): Promise<ResourceToken> {
+    validateKey(key);
+    this.#assertOpen();
+    throwIfAborted(options.signal);
+    const token = this.#resources.get(key, normalizeResource(options.resource!), options.forceRefresh === true);
+    return 'accessToken' in token ? token : raceSignal(token, options.signal);
   }
 
   /**
@@ -204,6 +237,10 @@ export class TokenManager {
   }
 
   async #getTokenSlow(key: string, options: GetAccessTokenOptions): Promise<TokenResult> {
+    if (options.resource !== undefined) {
+      const { accessToken, expiresAt, scope } = await this.#resourceToken(key, options);
+      return { accessToken, tokenType: this.#dpop ? 'DPoP' : 'Bearer', expiresAt, scope: scope ?? '' };
+    }
     return (await this.#entrySlow(key, options)).result;
   }
 
@@ -255,6 +292,31 @@ export class TokenManager {
       }
     }
     return raceSignal(this.#source.sync(key, force, entry?.grant.rotations), options.signal);
+  }
+
+  /**
+   * The `DPoP` header value for a request to a resource server with the grant's access token: a proof
+   * (RFC 9449) signed with the grant's own key, bound to `method`, `url` and `accessToken` (and `nonce`,
+   * when the resource server asked for one with `DPoP-Nonce`). Send the token as `Authorization: DPoP <token>`.
+   * @throws {ConfigurationError} when the grant has no DPoP key (it was made without the `dpop` option).
+   * @throws {ReauthRequiredError} when no grant is stored for `key`.
+   *
+   * @example
+   * ```ts
+   * const accessToken = await tokens.getAccessToken('user-42');
+   * const dpop = await tokens.dpopProof('user-42', { method: 'GET', url: api, accessToken });
+   * await fetch(api, { headers: { authorization: `DPoP ${accessToken}`, dpop } });
+   * ```
+   */
+  async dpopProof(key: string, request: DPoPProofRequest & { signal?: AbortSignal }): Promise<string> {
+    validateKey(key);
+    this.#assertOpen();
+    const grant = this.#source.held(key) ?? this.#cache.get(key)?.grant ?? await this.#store.getGrant(key, request.signal);
+    if (grant === undefined) throw new ReauthRequiredError(key, 'no_grant');
+    if (grant.dpopKey === undefined) throw new ConfigurationError('The grant has no DPoP key: it was made without the `dpop` option');
+    if (typeof request.method !== 'string' || request.method.length === 0) throw new ConfigurationError('Expected `method` to be a non-empty string');
+    // Real time, not the injected clock: the resource server compares `iat` with its own clock.
+    return createDPoPProof(grant.dpopKey, request, Date.now());
   }
 
   /**
@@ -360,6 +422,8 @@ export class TokenManager {
     this.stopKeepAlive();
     try {
       await this.#source.close(() => this.#closing.abort(new ClosedError()));
+      await this.#resources.settled();
+      this.#resources.clear();
     } finally {
       this.#parts.server.close();
       await this.#parts.close();

@@ -10,12 +10,14 @@ import type { GrantLock } from './locks/lock.ts';
 import { createEncryptionCodec, type EncryptionOptions } from './grant/encryption.ts';
 import { plainCodec, type RecordCodec } from './grant/codec.ts';
 import { bool, duration, isKeyvLike, nonEmptyString, oneOf, stringOption, url } from './util/validate.ts';
+import { resolveClientKey, type ClientKey, type ClientPrivateKey } from './oauth/client-key.ts';
+import { resolveDPoP, type DPoPOptions, type DPoPPolicy } from './grant/dpop-key.ts';
 import { withRequiredScopes } from './consent/scope.ts';
 import { sameIssuer } from './grant/issuer.ts';
 import { loggerOption, type Logger } from './util/log.ts';
 
 /** How the client authenticates at the token endpoint. */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 /**
  * Options of {@link createTokenManager}. Every duration is in milliseconds.
@@ -70,8 +72,22 @@ export interface TokenManagerOptions {
   clientId: string;
   /** Omit for a public client (PKCE only, `clientAuthMethod: 'none'`). */
   clientSecret?: string | undefined;
-  /** Default: `client_secret_post` with a secret, `none` without. */
+  /** Default: `client_secret_post` with a secret, `private_key_jwt` with a `clientPrivateKey`, `none` without either. */
   clientAuthMethod?: ClientAuthMethod;
+  /**
+   * The client's private key for `private_key_jwt` (RFC 7523 client assertions on every token,
+   * revocation and introspection request): a private JWK (RSA, EC P-256/384/521 or Ed25519; its `alg`
+   * is used when set) or a private `CryptoKey` with the `sign` usage. Imported as a non-extractable key.
+   */
+  clientPrivateKey?: ClientPrivateKey;
+  /** The `kid` of `clientPrivateKey` sent in the assertion header. Default: the JWK's `kid`, else none. */
+  clientPrivateKeyId?: string;
+  /**
+   * DPoP (RFC 9449): sender-constrained access tokens (and, for a public client, refresh tokens). One
+   * key pair per grant, made at consent and stored with the grant (encrypted with it under
+   * `encryption`). `true` means ES256; `{ algorithm }` picks another. Default: off.
+   */
+  dpop?: boolean | DPoPOptions;
   /** The redirect URI registered at the server; the callback URL must start with it. */
   redirectUri: string | URL;
   /** Scope to ask for. `openid` (unless `openid: false`) and, with `offlineAccess: 'scope'`, `offline_access` are added. */
@@ -102,6 +118,8 @@ export interface TokenManagerOptions {
   reauthWarningMs?: number;
   /** Most grants kept in memory (least recently used evicted; re-read from the store on next use). Default 10 000. */
   maxCachedGrants?: number;
+  /** Most resource access tokens (`getAccessToken(key, { resource })`) cached per grant, least recently used evicted. Default 16. */
+  maxTokensPerGrant?: number;
   /** Total time one refresh may take, retries included. Default 30 000. */
   refreshTimeoutMs?: number;
   /** Time one HTTP request may take. Default 10 000. */
@@ -151,6 +169,8 @@ export interface ResolvedOptions {
   clientId: string;
   clientSecret: string | undefined;
   clientAuthMethod: ClientAuthMethod;
+  clientKey: ClientKey | undefined;
+  dpop: DPoPPolicy | undefined;
   redirectUri: string;
   scope: string;
   authorizationParams: Record<string, string>;
@@ -163,6 +183,7 @@ export interface ResolvedOptions {
   maxGrantLifetimeMs: number;
   reauthWarningMs: number;
   maxCachedGrants: number;
+  maxTokensPerGrant: number;
   refreshTimeoutMs: number;
   requestTimeoutMs: number;
   maxRetries: number;
@@ -179,14 +200,23 @@ export interface ResolvedOptions {
 
 const DAY_MS = 86_400_000;
 
-/** Every option name, for refusing unknown ones (a typo must not be silently ignored). */
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
-  'issuer', 'discovery', 'discoveryUrl', 'metadata', 'openid', 'offlineAccess', 'prompt', 'introspection', 'namespace',
-  'clientId', 'clientSecret', 'clientAuthMethod', 'redirectUri', 'scope', 'authorizationParams', 'store', 'encryption',
-  'sqlitePath', 'lock', 'refreshWindowMs', 'refreshTokenLifetimeMs', 'maxGrantLifetimeMs', 'reauthWarningMs',
-  'maxCachedGrants', 'refreshTimeoutMs', 'requestTimeoutMs', 'maxRetries', 'retryMinDelayMs', 'storeTimeoutMs',
-  'rotationGracePeriodMs', 'pendingAuthorizationTtlMs', 'maxResponseBytes', 'allowInsecureRequests', 'now', 'fetch', 'signal',
-]);
+/**
+ * Every option name, for refusing unknown ones (a typo must not be silently ignored). A record over
+ * `keyof TokenManagerOptions`, so an option added to the interface and not here fails to compile.
+ */
+const OPTION_NAMES = {
+  issuer: true, discovery: true, discoveryUrl: true, metadata: true, openid: true,
+  offlineAccess: true, prompt: true, introspection: true, namespace: true, clientId: true,
+  clientSecret: true, clientAuthMethod: true, clientPrivateKey: true, clientPrivateKeyId: true,
+  dpop: true, redirectUri: true, scope: true, authorizationParams: true, store: true,
+  encryption: true, sqlitePath: true, lock: true, refreshWindowMs: true,
+  refreshTokenLifetimeMs: true, maxGrantLifetimeMs: true, reauthWarningMs: true,
+  maxCachedGrants: true, maxTokensPerGrant: true, refreshTimeoutMs: true, requestTimeoutMs: true,
+  maxRetries: true, retryMinDelayMs: true, storeTimeoutMs: true, rotationGracePeriodMs: true,
+  pendingAuthorizationTtlMs: true, maxResponseBytes: true, allowInsecureRequests: true, now: true,
+  fetch: true, logger: true,
+} satisfies Record<keyof TokenManagerOptions, true>;
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([...Object.keys(OPTION_NAMES), 'signal']);
 
 /**
  * Validates options and applies defaults.
@@ -223,13 +253,23 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
   const introspection = oneOf(options.introspection, 'introspection', ['auto', 'off'] as const, 'auto');
   const clientId = nonEmptyString(options.clientId, 'clientId');
   const clientSecret = options.clientSecret === undefined ? undefined : nonEmptyString(options.clientSecret, 'clientSecret');
-  const clientAuthMethod = options.clientAuthMethod ?? (clientSecret === undefined ? 'none' : 'client_secret_post');
-  if (!['client_secret_basic', 'client_secret_post', 'none'].includes(clientAuthMethod)) {
-    throw new ConfigurationError("Expected `clientAuthMethod` to be 'client_secret_basic', 'client_secret_post' or 'none'");
+  const clientAuthMethod = options.clientAuthMethod
+    ?? (clientSecret !== undefined ? 'client_secret_post' : options.clientPrivateKey !== undefined ? 'private_key_jwt' : 'none');
+  if (!['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'].includes(clientAuthMethod)) {
+    throw new ConfigurationError("Expected `clientAuthMethod` to be 'client_secret_basic', 'client_secret_post', 'private_key_jwt' or 'none'");
   }
-  if (clientAuthMethod !== 'none' && clientSecret === undefined) {
+  if (clientAuthMethod.startsWith('client_secret') && clientSecret === undefined) {
     throw new ConfigurationError(`Expected \`clientSecret\` to be set for \`clientAuthMethod\` '${clientAuthMethod}'`);
   }
+  if (clientAuthMethod === 'private_key_jwt' && options.clientPrivateKey === undefined) {
+    throw new ConfigurationError("Expected `clientPrivateKey` to be set for `clientAuthMethod` 'private_key_jwt'");
+  }
+  if (clientAuthMethod !== 'private_key_jwt' && (options.clientPrivateKey !== undefined || options.clientPrivateKeyId !== undefined)) {
+    throw new ConfigurationError("Expected `clientPrivateKey` and `clientPrivateKeyId` only with `clientAuthMethod` 'private_key_jwt'");
+  }
+  const clientKey = clientAuthMethod === 'private_key_jwt'
+    ? resolveClientKey(options.clientPrivateKey!, options.clientPrivateKeyId === undefined ? undefined : nonEmptyString(options.clientPrivateKeyId, 'clientPrivateKeyId'))
+    : undefined;
   const scope = options.scope === undefined ? '' : stringOption(options.scope, 'scope');
   const authorizationParams = options.authorizationParams ?? {};
   if (typeof authorizationParams !== 'object' || authorizationParams === null || Object.values(authorizationParams).some((v) => typeof v !== 'string')) {
@@ -255,6 +295,8 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
     clientId,
     clientSecret,
     clientAuthMethod,
+    clientKey,
+    dpop: resolveDPoP(options.dpop),
     redirectUri,
     scope: withRequiredScopes(scope, { openid, offlineAccess: offlineAccess === 'scope' }),
     authorizationParams: { ...authorizationParams },
@@ -267,6 +309,7 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
     maxGrantLifetimeMs: duration(options.maxGrantLifetimeMs, 'maxGrantLifetimeMs', Number.MAX_SAFE_INTEGER, 1),
     reauthWarningMs: duration(options.reauthWarningMs, 'reauthWarningMs', 3 * DAY_MS, 0),
     maxCachedGrants: duration(options.maxCachedGrants, 'maxCachedGrants', 10_000, 1),
+    maxTokensPerGrant: duration(options.maxTokensPerGrant, 'maxTokensPerGrant', 16, 1),
     refreshTimeoutMs: duration(options.refreshTimeoutMs, 'refreshTimeoutMs', 30_000, 1),
     requestTimeoutMs: duration(options.requestTimeoutMs, 'requestTimeoutMs', 10_000, 1),
     maxRetries: duration(options.maxRetries, 'maxRetries', 4, 0),

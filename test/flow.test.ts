@@ -11,7 +11,7 @@ describe('offline access flow against a real authorization server', () => {
   });
   after(() => idp.close());
 
-  for (const kind of ['basic', 'post', 'public'] as ClientKind[]) {
+  for (const kind of ['basic', 'post', 'public', 'private_key_jwt'] as ClientKind[]) {
     it(`consents, stores the grant and refreshes it (${kind} client)`, async () => {
       const clock = createClock();
       const tokens = await createTokenManager(managerOptions(idp, kind, { now: clock.now, scope: 'email' }));

@@ -7,6 +7,8 @@ import * as client from 'openid-client';
 import { parseCallback } from './callback.ts';
 import { CallbackError, TokenManagerError, TokenResponseError } from '../errors.ts';
 import { createGrant, type Grant } from '../grant/grant.ts';
+import { createDPoPKey, type DPoPPolicy } from '../grant/dpop-key.ts';
+import { normalizeResource } from '../grant/resource.ts';
 import { exchangeCode, isRefreshTokenActive, type OAuthClient } from '../oauth/client.ts';
 import type { ServerConnection } from '../oauth/server.ts';
 import { anySignal } from '../util/abort.ts';
@@ -22,6 +24,8 @@ export interface StartAuthorizationOptions {
   scope?: string;
   /** Extra authorization request parameters (e.g. `login_hint`). */
   params?: Record<string, string>;
+  /** RFC 8707: the resource(s) the grant is for, so that `getAccessToken(key, { resource })` may ask tokens for them. */
+  resource?: string | URL | ReadonlyArray<string | URL>;
   signal?: AbortSignal;
 }
 
@@ -59,6 +63,8 @@ export interface ConsentPolicy {
   authorizationParams: Record<string, string>;
   pendingAuthorizationTtlMs: number;
   refreshTokenLifetimeMs: number;
+  /** DPoP: each new grant gets its own key pair, made here and used for the code exchange. */
+  dpop?: DPoPPolicy | undefined;
   now: () => number;
 }
 
@@ -81,7 +87,7 @@ export async function startAuthorization(ctx: AuthorizationContext, request: Sta
   const scope = request.scope === undefined
     ? options.scope
     : withRequiredScopes(request.scope, { openid: options.openid, offlineAccess: options.offlineAccess === 'scope' });
-  const url = client.buildAuthorizationUrl(oauth.config, {
+  const parameters = new URLSearchParams({
     ...options.authorizationParams,
     ...request.params,
     ...(options.offlineAccess === 'access_type' ? { access_type: 'offline' } : {}),
@@ -94,6 +100,8 @@ export async function startAuthorization(ctx: AuthorizationContext, request: Sta
     state,
     ...(nonce !== undefined ? { nonce } : {}),
   });
+  for (const resource of request.resource === undefined ? [] : normalizeResource(request.resource)) parameters.append('resource', resource);
+  const url = client.buildAuthorizationUrl(oauth.config, parameters);
   const ttlMs = options.pendingAuthorizationTtlMs;
   await ctx.store.putPending(state, {
     key: request.key,
@@ -153,9 +161,10 @@ export async function completeAuthorization(
   // The token request's redirect_uri is the registered one, whatever host the callback reached us on.
   const exchangeUrl = new URL(pending.redirectUri);
   exchangeUrl.search = params.search.toString();
+  const dpopKey = options.dpop === undefined ? undefined : createDPoPKey(options.dpop);
   let tokens;
   try {
-    tokens = await exchangeCode(oauth, exchangeUrl, { codeVerifier: pending.codeVerifier, state: params.state, nonce: pending.nonce }, signal);
+    tokens = await exchangeCode(oauth, exchangeUrl, { codeVerifier: pending.codeVerifier, state: params.state, nonce: pending.nonce }, signal, dpopKey);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (error instanceof TokenManagerError) throw error;
@@ -171,6 +180,7 @@ export async function completeAuthorization(
     clientId: options.clientId,
     requestedScope: pending.scope,
     refreshTokenLifetimeMs: options.refreshTokenLifetimeMs,
+    dpopKey,
   }, receivedAt);
   await ctx.lock.withLock(grant.key, async (lease) => {
     await ctx.store.setGrant(grant, lease.signal);

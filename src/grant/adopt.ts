@@ -11,6 +11,8 @@ export interface RefreshRequest {
   force: boolean;
   /** `rotations` of the grant the caller last saw, when it saw one. */
   seenRotations: number | undefined;
+  /** RFC 8707 resource(s) the new access token is for: never in the store, so always a refresh. */
+  resource?: readonly string[] | undefined;
 }
 
 /**
@@ -24,6 +26,7 @@ export interface RefreshRequest {
  */
 export function canAdopt(stored: Grant, now: number, refreshWindowMs: number, request: RefreshRequest): boolean {
   if (stored.status !== 'active') return false;
+  if (request.resource !== undefined) return false;
   if (request.force && (request.seenRotations === undefined || stored.rotations <= request.seenRotations)) return false;
   return tokenState(refreshTiming(stored, refreshWindowMs, 0), now) === 'fresh';
 }

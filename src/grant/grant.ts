@@ -4,6 +4,7 @@
  * @module
  */
 import type { ReauthReason } from '../errors.ts';
+import type { StoredDPoPKey } from './dpop-key.ts';
 
 /** Whether a grant can still be refreshed. */
 export type GrantStatus = 'active' | 'reauth_required';
@@ -41,6 +42,8 @@ export interface Grant {
    * Found set on a later read, it means a refresher died mid-flight and the rotation may be lost.
    */
   refreshStartedAt: number | undefined;
+  /** The grant's DPoP key, when its tokens are DPoP-bound (`dpop` option). Absent in older records. */
+  dpopKey?: StoredDPoPKey;
 }
 
 /**
@@ -125,6 +128,8 @@ export interface GrantContext {
   requestedScope: string;
   /** Refresh token lifetime to assume when the server does not send `refresh_expires_in`. */
   refreshTokenLifetimeMs: number;
+  /** The DPoP key the code was exchanged with, if any. */
+  dpopKey?: StoredDPoPKey | undefined;
 }
 
 /**
@@ -148,6 +153,7 @@ export function createGrant(tokens: TokenSet & { refreshToken: string }, context
     status: 'active',
     reauthReason: undefined,
     refreshStartedAt: undefined,
+    ...(context.dpopKey !== undefined ? { dpopKey: context.dpopKey } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { RecordError, type ReauthReason } from '../errors.ts';
 import type { Grant } from './grant.ts';
+import { decodeDPoPKey } from './dpop-key.ts';
 
 /** Version of the record format written by this SDK. */
 export const RECORD_VERSION = 1;
@@ -35,6 +36,7 @@ export function decodeGrant(raw: unknown): Grant {
   if (status !== 'active' && status !== 'reauth_required') throw new RecordError('A stored grant has an invalid `status`');
   const reauthReason = optional(record, 'reauthReason', 'string');
   if (reauthReason !== undefined && !REAUTH_REASONS.has(reauthReason)) throw new RecordError('A stored grant has an invalid `reauthReason`');
+  const dpopKey = decodeDPoPKey(record.dpopKey);
   return {
     key: required(record, 'key', 'string'),
     issuer: required(record, 'issuer', 'string'),
@@ -51,6 +53,8 @@ export function decodeGrant(raw: unknown): Grant {
     status,
     reauthReason: reauthReason as ReauthReason | undefined,
     refreshStartedAt: record.refreshStartedAt === undefined || record.refreshStartedAt === null ? undefined : time(record, 'refreshStartedAt'),
+    // Optional (records written without DPoP have none).
+    ...(dpopKey !== undefined ? { dpopKey } : {}),
   };
 }
 

@@ -17,8 +17,8 @@ import type { Grant } from './grant.ts';
 export interface TokenResult {
   /** The access token. A secret: never log it. */
   readonly accessToken: string;
-  /** Always `Bearer` (other token types are refused when received). */
-  readonly tokenType: 'Bearer';
+  /** `DPoP` for a grant bound to a DPoP key (send a proof, see `dpopProof`), else `Bearer`. */
+  readonly tokenType: 'Bearer' | 'DPoP';
   /** Epoch ms at which the access token expires. */
   readonly expiresAt: number;
   /** Scope granted by the server (space separated). */
@@ -27,5 +27,5 @@ export interface TokenResult {
 
 /** The {@link TokenResult} of a grant, frozen: it is shared by every caller of a cached entry. */
 export function toTokenResult(grant: Grant): TokenResult {
-  return Object.freeze({ accessToken: grant.accessToken, tokenType: 'Bearer', expiresAt: grant.expiresAt, scope: grant.scope });
+  return Object.freeze({ accessToken: grant.accessToken, tokenType: grant.dpopKey !== undefined ? 'DPoP' : 'Bearer', expiresAt: grant.expiresAt, scope: grant.scope });
 }

@@ -8,6 +8,9 @@ import * as client from 'openid-client';
 import { withRequestSignal, type ResponseCapture } from './http.ts';
 import { TokenResponseError } from '../errors.ts';
 import type { TokenSet } from '../grant/grant.ts';
+import type { ClientKey } from './client-key.ts';
+import type { StoredDPoPKey } from '../grant/dpop-key.ts';
+import { dpopHandle } from './dpop.ts';
 
 /** Longest access token lifetime accepted: one year. Longer is treated as a malformed response. */
 export const MAX_EXPIRES_IN_S = 365 * 86_400;
@@ -25,7 +28,9 @@ export interface OAuthClient {
 export interface ClientPolicy {
   clientId: string;
   clientSecret: string | undefined;
-  clientAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'none';
+  clientAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+  /** The key for `private_key_jwt`. */
+  clientKey: ClientKey | undefined;
   redirectUri: string;
   allowInsecureRequests: boolean;
   requestTimeoutMs: number;
@@ -37,7 +42,9 @@ export function createOAuthClient(metadata: client.ServerMetadata, policy: Clien
     ? client.ClientSecretBasic(policy.clientSecret)
     : policy.clientAuthMethod === 'client_secret_post'
       ? client.ClientSecretPost(policy.clientSecret)
-      : client.None();
+      : policy.clientAuthMethod === 'private_key_jwt'
+        ? client.PrivateKeyJwt(policy.clientKey!)
+        : client.None();
   const config = new client.Configuration(
     metadata,
     policy.clientId,
@@ -56,30 +63,42 @@ export function createOAuthClient(metadata: client.ServerMetadata, policy: Clien
   };
 }
 
-/** Exchanges an authorization code; returns the validated tokens. */
+/** Exchanges an authorization code (with a DPoP proof signed by `dpopKey`, when given); returns the validated tokens. */
 export async function exchangeCode(
   oauth: OAuthClient,
   callbackUrl: URL,
   checks: { codeVerifier: string; state: string; nonce: string | undefined },
   signal: AbortSignal | undefined,
+  dpopKey?: StoredDPoPKey,
 ): Promise<TokenSet> {
   // With a nonce (OpenID Connect) an ID token is required and validated; without, plain OAuth 2.0.
   const response = await withRequestSignal(signal, () => client.authorizationCodeGrant(oauth.config, callbackUrl, {
     pkceCodeVerifier: checks.codeVerifier,
     expectedState: checks.state,
     ...(checks.nonce !== undefined ? { expectedNonce: checks.nonce, idTokenExpected: true } : {}),
-  }));
+  }, undefined, dpopKey === undefined ? undefined : { DPoP: dpopHandle(oauth.config, dpopKey) }));
+  if (dpopKey !== undefined && response.token_type?.toLowerCase() !== 'dpop') {
+    throw new TokenResponseError('The server issued a Bearer token although `dpop` is on: it does not support DPoP for this client');
+  }
   return parseTokenResponse(response);
 }
 
-/** Sends `grant_type=refresh_token`; returns the raw response for {@link parseTokenResponse}. */
+/**
+ * Sends `grant_type=refresh_token` (with a DPoP proof signed by `dpopKey`, and RFC 8707 `resource`
+ * parameters, when given); returns the raw response for {@link parseTokenResponse}.
+ */
 export function requestRefresh(
   oauth: OAuthClient,
   refreshToken: string,
   signal: AbortSignal,
   capture?: ResponseCapture,
+  dpopKey?: StoredDPoPKey,
+  resource?: readonly string[],
 ): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
-  return withRequestSignal(signal, () => client.refreshTokenGrant(oauth.config, refreshToken), capture);
+  const options = dpopKey === undefined ? undefined : { DPoP: dpopHandle(oauth.config, dpopKey) };
+  // RFC 8707: one `resource` parameter per resource.
+  const parameters = resource === undefined ? undefined : new URLSearchParams(resource.map((value) => ['resource', value]));
+  return withRequestSignal(signal, () => client.refreshTokenGrant(oauth.config, refreshToken, parameters, options), capture);
 }
 
 /**
@@ -137,9 +156,8 @@ export function parseTokenResponse(response: client.TokenEndpointResponse & Part
   const refreshToken = typeof response.refresh_token === 'string' && response.refresh_token.length > 0 ? response.refresh_token : undefined;
   if (response.refresh_token !== undefined && refreshToken === undefined) fail('The token response has an invalid `refresh_token`');
   if (typeof response.access_token !== 'string' || response.access_token.length === 0) fail('The token response has no `access_token`');
-  if (typeof response.token_type !== 'string' || response.token_type.toLowerCase() !== 'bearer') {
-    fail('The token response has a `token_type` other than Bearer');
-  }
+  const tokenType = typeof response.token_type === 'string' ? response.token_type.toLowerCase() : undefined;
+  if (tokenType !== 'bearer' && tokenType !== 'dpop') fail('The token response has a `token_type` other than Bearer or DPoP');
   const expiresIn: unknown = response.expires_in;
   if (expiresIn === undefined) fail('The token response has no `expires_in`');
   if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0 || expiresIn > MAX_EXPIRES_IN_S) {

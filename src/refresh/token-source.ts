@@ -4,12 +4,12 @@
  * face; this is its engine.
  * @module
  */
-import { ClosedError, ReauthRequiredError, TokenManagerError, type ReauthReason } from '../errors.ts';
+import { ClosedError, ReauthRequiredError, TokenManagerError, type ReauthReason, type StoreError } from '../errors.ts';
 import { canAdopt } from '../grant/adopt.ts';
 import type { Grant } from '../grant/grant.ts';
 import { GrantCache, type CacheEntry } from './cache.ts';
 import { refreshGrant, type RefreshContext } from './transaction.ts';
-import { WriteBehind } from './write-behind.ts';
+import { WriteBehind, type Unpersisted } from './write-behind.ts';
 import { errorFields } from '../util/log.ts';
 import { observeRefresh } from './observer.ts';
 
@@ -69,6 +69,11 @@ export class TokenSource {
   cacheGrant(grant: Grant): CacheEntry {
     this.#options.onCached(grant);
     return this.cache.set(grant);
+  }
+
+  /** Holds a rotated grant the store refused (from a refresh run outside {@link TokenSource.sync}) and writes it later. */
+  hold(outcome: { unpersisted: Unpersisted; error: StoreError }): void {
+    this.#unpersisted.hold(outcome.unpersisted, outcome.error);
   }
 
   /** The newest grant of `key` held in memory because the store refused it, if any. */

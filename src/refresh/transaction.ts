@@ -20,7 +20,8 @@ import {
   TokenResponseError,
   type ReauthReason,
 } from '../errors.ts';
-import { applyRefresh, markReauthRequired, type Grant } from '../grant/grant.ts';
+import { applyRefresh, markReauthRequired, type Grant, type TokenSet } from '../grant/grant.ts';
+import { applyRotation } from '../grant/resource.ts';
 import type { Lease, GrantLock } from '../locks/lock.ts';
 import type { ResponseCapture } from '../oauth/http.ts';
 import { isAmbiguousResponse, isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from '../oauth/client.ts';
@@ -83,13 +84,23 @@ class PersistFailed extends Error {
 /** Thrown inside the retry loop when the server confirms the refresh token is no longer active. */
 class RotationLost extends Error {}
 
+/** An access token issued for the resource(s) of a refresh request (RFC 8707). */
+export interface ResourceToken {
+  accessToken: string;
+  /** Epoch ms. */
+  issuedAt: number;
+  /** Epoch ms. */
+  expiresAt: number;
+  scope: string | undefined;
+}
+
 /**
  * The outcome of a refresh transaction: the grant to serve and whether this transaction got it from
  * the server (else: adopted from the store), or a rotated grant the store refused, which the caller
  * must hold and write later (`error` is what to report meanwhile).
  */
 export type RefreshOutcome =
-  | { grant: Grant; refreshed: boolean }
+  | { grant: Grant; refreshed: boolean; resourceToken?: ResourceToken }
   | { unpersisted: Unpersisted; error: StoreError };
 
 /**
@@ -190,7 +201,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
       // loop ends, may have reached the server: ambiguous, whatever error the abort surfaces as.
       inFlight = true;
       try {
-        return await requestRefresh(oauth, stored.refreshToken, attemptSignal, capture);
+        return await requestRefresh(oauth, stored.refreshToken, attemptSignal, capture, stored.dpopKey, request.resource);
       } catch (error) {
         if (attemptSignal.aborted) abortedInFlight = true;
         throw error;
@@ -246,10 +257,23 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   } catch (error) {
     return refuseResponse(ctx, oauth, stored, capture, error, lease);
   }
+  if (request.resource !== undefined) return persistForResource(ctx, stored, tokens, receivedAt, lease);
   const next = applyRefresh(stored, tokens, receivedAt, policy.refreshTokenLifetimeMs);
   const written = await persist(ctx, next, stored.refreshToken, lease.signal);
   if (!written.ok) return adoptNewer(key, written);
   return { grant: next, refreshed: true };
+}
+
+/**
+ * A refresh for a resource: the rotated refresh token is persisted (the grant's own access token
+ * stays), and the resource's access token is handed to the caller, never stored.
+ */
+async function persistForResource(ctx: RefreshContext, stored: Grant, tokens: TokenSet, receivedAt: number, lease: Lease): Promise<RefreshOutcome> {
+  const next = applyRotation(stored, tokens, receivedAt, ctx.policy.refreshTokenLifetimeMs);
+  const written = await persist(ctx, next, stored.refreshToken, lease.signal);
+  if (!written.ok) return adoptNewer(stored.key, written);
+  const resourceToken = { accessToken: tokens.accessToken, issuedAt: receivedAt, expiresAt: receivedAt + tokens.expiresInMs, scope: tokens.scope };
+  return { grant: next, refreshed: true, resourceToken };
 }
 
 /**

@@ -4,12 +4,12 @@
  * It completes consent without a browser, counts token requests, records every token it issues, and
  * can inject faults at its token endpoint.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type JsonWebKey } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 /** A fault applied to the next request to the token endpoint. */
 export type TokenEndpointFault =
@@ -46,6 +46,8 @@ export interface AuthorizationServerOptions {
   introspection?: boolean;
   /** Serve the app's redirect URI on this server (`<issuer>/app/callback`), for a person's browser. */
   serveCallback?: boolean;
+  /** DPoP: require a server-issued nonce in every proof (`use_dpop_nonce` until the client sends one). Default false. */
+  dpopNonce?: boolean;
 }
 
 export interface Counters {
@@ -59,6 +61,10 @@ export interface Counters {
   revocations: number;
   /** Refresh tokens presented more than once at the token endpoint (reuse seen by the server). */
   reusedRefreshTokens: number;
+  /** Token endpoint answers asking for a DPoP nonce (`use_dpop_nonce`: a 400 with a `DPoP-Nonce` header). */
+  tokenNonceChallenges: number;
+  /** Userinfo answers asking for a DPoP nonce (a 401 with a `DPoP-Nonce` header). */
+  resourceNonceChallenges: number;
 }
 
 export interface AuthorizationServer {
@@ -69,6 +75,8 @@ export interface AuthorizationServer {
     public: { clientId: string };
     /** A native public client registered for RFC 8252 loopback redirects (`http://127.0.0.1:<any port>/callback`). */
     loopback: { clientId: string; redirectUri: string };
+    /** Authenticates with `private_key_jwt`: the server knows the public half of `privateJwk` (EC P-256). */
+    privateKeyJwt: { clientId: string; privateJwk: JsonWebKey & { kid: string } };
   };
   redirectUri: string;
   counters: Counters;
@@ -95,6 +103,8 @@ export interface AuthorizationServer {
 }
 
 const ACCOUNT_ID = 'test-user';
+/** Resource indicators the server knows (RFC 8707): any URI under this prefix. */
+export const RESOURCE_PREFIX = 'https://api.example/';
 const REDIRECT_PATH = '/callback';
 
 /** Starts the server on loopback. */
@@ -178,7 +188,11 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     post: { clientId: 'confidential-post', clientSecret: 'post-secret-0123456789abcdef' },
     public: { clientId: 'public-pkce' },
     loopback: { clientId: 'cli-loopback', redirectUri: 'http://127.0.0.1/callback' },
+    privateKeyJwt: { clientId: 'private-key-jwt', privateJwk: { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), kid: 'client-key-1' } },
   };
+  // The client's private key is a secret too: the suite-wide leak check searches for it.
+  if (process.env.OFFLINE_TOKENS_SECRETS_FILE) appendFileSync(process.env.OFFLINE_TOKENS_SECRETS_FILE, `${clients.privateKeyJwt.privateJwk.d}\n`);
+  const { d: _d, ...clientPublicJwk } = clients.privateKeyJwt.privateJwk;
   const common = { redirect_uris: [redirectUri], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'] };
   const provider = new Provider(issuer, {
     adapter: TestAdapter as never,
@@ -187,6 +201,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       { ...common, client_id: clients.post.clientId, client_secret: clients.post.clientSecret, token_endpoint_auth_method: 'client_secret_post' },
       { ...common, client_id: clients.public.clientId, token_endpoint_auth_method: 'none', application_type: 'native' },
       { ...common, redirect_uris: [clients.loopback.redirectUri], client_id: clients.loopback.clientId, token_endpoint_auth_method: 'none', application_type: 'native' },
+      { ...common, client_id: clients.privateKeyJwt.clientId, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientPublicJwk] } },
     ],
     jwks: { keys: [jwk as never] },
     cookies: { keys: ['test-cookie-key-0123456789'] },
@@ -200,6 +215,17 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       devInteractions: { enabled: false },
       revocation: { enabled: true },
       introspection: { enabled: options.introspection ?? true },
+      // RFC 8707: resources under https://api.example/ get JWT access tokens with their own `aud`.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string[]) => oneOf,
+        useGrantedResource: async () => false,
+        getResourceServerInfo: async (_ctx: unknown, resource: string) => {
+          if (!resource.startsWith(RESOURCE_PREFIX)) throw new errors.InvalidTarget();
+          return { scope: 'api:read', audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: options.accessTokenTtlS ?? 3600 };
+        },
+      },
+      dPoP: options.dpopNonce ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } : { enabled: true },
     },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     rotateRefreshToken: true,
@@ -225,7 +251,13 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     if (seen === 2) counters.reusedRefreshTokens++;
   };
   const events = provider as unknown as EventEmitter;
-  events.on('grant.success', (ctx: { oidc: { params: { grant_type?: string; refresh_token?: string } } }) => {
+  events.on('grant.success', (ctx: { oidc: { params: { grant_type?: string; refresh_token?: string } }; body?: { access_token?: unknown } }) => {
+    // JWT access tokens (for resources) never reach the adapter: recorded here for the leak check.
+    const accessToken = ctx.body?.access_token;
+    if (typeof accessToken === 'string' && !issuedTokens.has(accessToken)) {
+      issuedTokens.add(accessToken);
+      if (process.env.OFFLINE_TOKENS_SECRETS_FILE) appendFileSync(process.env.OFFLINE_TOKENS_SECRETS_FILE, `${accessToken}\n`);
+    }
     const type = ctx.oidc.params.grant_type;
     if (type === 'refresh_token') {
       countPresentation(ctx.oidc.params.refresh_token);
@@ -235,7 +267,8 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   });
   events.on('grant.error', (ctx: { oidc?: { params?: { grant_type?: string; refresh_token?: string } } }, error: { error?: string }) => {
     if (ctx.oidc?.params?.grant_type === 'refresh_token') {
-      countPresentation(ctx.oidc.params.refresh_token);
+      // A proof without the nonce is refused before the refresh token is looked at: not a use of it.
+      if (error.error !== 'use_dpop_nonce') countPresentation(ctx.oidc.params.refresh_token);
       counters.refreshRequests++;
       const code = error.error ?? 'unknown';
       counters.refreshErrors[code] = (counters.refreshErrors[code] ?? 0) + 1;
@@ -263,6 +296,11 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       });
       return;
     }
+    res.on('finish', () => {
+      if (res.getHeader('dpop-nonce') === undefined) return;
+      if (path === '/token' && res.statusCode === 400) counters.tokenNonceChallenges++;
+      if (path === '/me' && res.statusCode === 401) counters.resourceNonceChallenges++;
+    });
     if (path === '/token/introspection') counters.introspections++;
     if (path === '/token/revocation') counters.revocations++;
     const fault = req.method === 'POST' && path === '/token' ? faults.shift() : undefined;
@@ -438,7 +476,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
 }
 
 function emptyCounters(): Counters {
-  return { refreshRequests: 0, refreshSuccesses: 0, refreshErrors: {}, codeExchanges: 0, introspections: 0, revocations: 0, reusedRefreshTokens: 0 };
+  return { refreshRequests: 0, refreshSuccesses: 0, refreshErrors: {}, codeExchanges: 0, introspections: 0, revocations: 0, reusedRefreshTokens: 0, tokenNonceChallenges: 0, resourceNonceChallenges: 0 };
 }
 
 function closeServer(server: Server): Promise<void> {

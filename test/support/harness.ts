@@ -2,11 +2,12 @@
  * Shared set-up for tests: a manager connected to the test authorization server, with a clock the
  * test moves, and a grant obtained through a real (headless) consent.
  */
+import { appendFileSync } from 'node:fs';
 import Keyv from 'keyv';
 import { createTokenManager, type TokenManager, type TokenManagerOptions } from 'offline-tokens';
 import type { AuthorizationServer } from './authorization-server.ts';
 
-export type ClientKind = 'basic' | 'post' | 'public';
+export type ClientKind = 'basic' | 'post' | 'public' | 'private_key_jwt';
 
 /** A clock tests move by hand. */
 export interface TestClock {
@@ -31,7 +32,9 @@ export function grantKey(key: string): string {
 export function managerOptions(idp: AuthorizationServer, kind: ClientKind, extra: Partial<TokenManagerOptions> = {}): TokenManagerOptions {
   const client = kind === 'public'
     ? { clientId: idp.clients.public.clientId, clientAuthMethod: 'none' as const }
-    : { clientId: idp.clients[kind].clientId, clientSecret: idp.clients[kind].clientSecret, clientAuthMethod: kind === 'basic' ? 'client_secret_basic' as const : 'client_secret_post' as const };
+    : kind === 'private_key_jwt'
+      ? { clientId: idp.clients.privateKeyJwt.clientId, clientAuthMethod: 'private_key_jwt' as const, clientPrivateKey: idp.clients.privateKeyJwt.privateJwk }
+      : { clientId: idp.clients[kind].clientId, clientSecret: idp.clients[kind].clientSecret, clientAuthMethod: kind === 'basic' ? 'client_secret_basic' as const : 'client_secret_post' as const };
   return {
     issuer: idp.issuer,
     ...client,
@@ -60,6 +63,11 @@ export async function connectedManager(
   const tokens = await createTokenManager(managerOptions(idp, kind, extra));
   await connect(tokens, idp, key);
   return tokens;
+}
+
+/** Adds a secret the test made (not the server) to the suite-wide leak check (`test/run.ts`). */
+export function registerSecret(value: string): void {
+  if (process.env.OFFLINE_TOKENS_SECRETS_FILE) appendFileSync(process.env.OFFLINE_TOKENS_SECRETS_FILE, `${value}\n`);
 }
 
 /** The error a promise rejects with (fails when it resolves). */
