@@ -158,19 +158,15 @@ export function createGrant(tokens: TokenSet & { refreshToken: string }, context
 }
 
 /**
- * The grant after a successful refresh. A response without a new refresh token keeps the old one (and
- * its expiry); a rotated one restarts the sliding lifetime.
+ * The grant after a refresh made for a resource: the refresh token rotates (as in any refresh), but
+ * the grant's own access token stays, since the new one is for the resource only.
  */
-export function applyRefresh(grant: Grant, tokens: TokenSet, receivedAt: number, refreshTokenLifetimeMs: number): Grant {
+export function applyRotation(grant: Grant, tokens: TokenSet, receivedAt: number, refreshTokenLifetimeMs: number): Grant {
   const rotated = tokens.refreshToken !== undefined && tokens.refreshToken !== grant.refreshToken;
   return {
     ...grant,
     subject: grant.subject ?? tokens.subject,
-    scope: tokens.scope ?? grant.scope,
     refreshToken: rotated ? tokens.refreshToken! : grant.refreshToken,
-    accessToken: tokens.accessToken,
-    expiresAt: receivedAt + tokens.expiresInMs,
-    issuedAt: receivedAt,
     refreshExpiresAt: rotated || tokens.refreshExpiresInMs !== undefined
       ? receivedAt + (tokens.refreshExpiresInMs ?? refreshTokenLifetimeMs)
       : grant.refreshExpiresAt,
@@ -178,6 +174,17 @@ export function applyRefresh(grant: Grant, tokens: TokenSet, receivedAt: number,
     status: 'active',
     reauthReason: undefined,
     refreshStartedAt: undefined,
+  };
+}
+
+/** The grant after a refresh: rotated (see {@link applyRotation}), with the new access token. */
+export function applyRefresh(grant: Grant, tokens: TokenSet, receivedAt: number, refreshTokenLifetimeMs: number): Grant {
+  return {
+    ...applyRotation(grant, tokens, receivedAt, refreshTokenLifetimeMs),
+    scope: tokens.scope ?? grant.scope,
+    accessToken: tokens.accessToken,
+    expiresAt: receivedAt + tokens.expiresInMs,
+    issuedAt: receivedAt,
   };
 }
 

@@ -4,7 +4,6 @@
  * @module
  */
 import { ConfigurationError } from '../errors.ts';
-import type { Grant, TokenSet } from './grant.ts';
 
 /**
  * The resource(s) of a call as a sorted list without duplicates: one identity per set, whatever the
@@ -25,24 +24,4 @@ export function normalizeResource(value: unknown, name = 'resource'): readonly s
     return typeof item === 'string' ? item : parsed.href;
   });
   return [...new Set(resources)].sort();
-}
-
-/**
- * The grant after a refresh made for a resource: the refresh token rotates (as in any refresh), but
- * the grant's own access token stays, since the new one is for the resource only.
- */
-export function applyRotation(grant: Grant, tokens: TokenSet, receivedAt: number, refreshTokenLifetimeMs: number): Grant {
-  const rotated = tokens.refreshToken !== undefined && tokens.refreshToken !== grant.refreshToken;
-  return {
-    ...grant,
-    subject: grant.subject ?? tokens.subject,
-    refreshToken: rotated ? tokens.refreshToken! : grant.refreshToken,
-    refreshExpiresAt: rotated || tokens.refreshExpiresInMs !== undefined
-      ? receivedAt + (tokens.refreshExpiresInMs ?? refreshTokenLifetimeMs)
-      : grant.refreshExpiresAt,
-    rotations: grant.rotations + 1,
-    status: 'active',
-    reauthReason: undefined,
-    refreshStartedAt: undefined,
-  };
 }

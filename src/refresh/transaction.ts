@@ -20,8 +20,7 @@ import {
   TokenResponseError,
   type ReauthReason,
 } from '../errors.ts';
-import { applyRefresh, markReauthRequired, type Grant, type TokenSet } from '../grant/grant.ts';
-import { applyRotation } from '../grant/resource.ts';
+import { applyRefresh, applyRotation, markReauthRequired, type Grant, type TokenSet } from '../grant/grant.ts';
 import type { Lease, GrantLock } from '../locks/lock.ts';
 import type { ResponseCapture } from '../oauth/http.ts';
 import { isAmbiguousResponse, isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from '../oauth/client.ts';
