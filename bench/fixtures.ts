@@ -4,7 +4,7 @@
  */
 import { OAuth2Client } from 'google-auth-library';
 import Keyv from 'keyv';
-import { createTokenManager, type GrantInfo, type TokenManager } from 'offline-tokens';
+import { createTokenManager, type GrantInfo, type GrantLock, type TokenManager } from 'offline-tokens';
 import { randomBytes } from 'node:crypto';
 import type { Grant } from '../src/grant/grant.ts';
 import { GrantStore } from '../src/storage/grant-store.ts';
@@ -32,6 +32,8 @@ export interface ManagerOptions {
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /** Default: the SDK's (10,000). */
   maxCachedGrants?: number;
+  /** Default: the in-process lock. */
+  lock?: GrantLock;
 }
 
 /** A token manager for the server's confidential client. */
@@ -47,6 +49,7 @@ export function createManager(idp: AuthorizationServer, options: ManagerOptions 
     store: options.store ?? new Keyv(),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    ...(options.lock === undefined ? {} : { lock: options.lock }),
     ...(options.maxCachedGrants === undefined ? {} : { maxCachedGrants: options.maxCachedGrants }),
   });
 }

@@ -10,6 +10,7 @@ import { createSqliteLock } from './locks/sqlite.ts';
 import { TokenManager, type ManagerParts } from './manager.ts';
 import { ServerConnection } from './oauth/server.ts';
 import { resolveOptions, type ResolvedOptions, type TokenManagerOptions } from './options.ts';
+import { findRecordCas } from './storage/find-cas.ts';
 import { GrantStore } from './storage/grant-store.ts';
 import { SqliteStore } from './storage/sqlite.ts';
 
@@ -42,11 +43,15 @@ export async function createTokenManager(options: TokenManagerOptions & { signal
 function openStorage(options: ResolvedOptions): Omit<ManagerParts, 'server'> {
   const sqlite = options.store === undefined ? new SqliteStore({ path: options.sqlitePath }) : undefined;
   const lock: GrantLock = options.lock ?? (sqlite !== undefined ? createSqliteLock({ database: sqlite.database }) : createInProcessLock());
-  const store = new GrantStore(options.store ?? new Keyv({ store: sqlite }), {
+  const keyv = options.store ?? new Keyv({ store: sqlite });
+  const store = new GrantStore(keyv, {
     operationTimeoutMs: options.storeTimeoutMs,
     codec: options.codec,
     namespace: options.namespace,
     owner: { issuer: options.issuer.href, clientId: options.clientId },
+    // The backend's atomic compare-and-set when it has one. `OFFLINE_TOKENS_STORE_CAS=0` forces the
+    // generic read-then-write (the test suites run both).
+    cas: process.env.OFFLINE_TOKENS_STORE_CAS === '0' ? undefined : findRecordCas(keyv),
   });
   return {
     store,

@@ -96,9 +96,13 @@ export class TokenSource {
     try {
       await this.#unpersisted.flush(key, signal);
       const request = { force, seenRotations };
-      const stored = await store.getGrant(key, signal);
-      if (stored !== undefined && stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
-      if (stored !== undefined && canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return this.cacheGrant(stored);
+      // A read before the lock only pays when it may find another process's rotation of a token we
+      // still hold valid; a forced refresh or an expired token goes straight to the lock (which reads).
+      if (!force && !this.#expired(key)) {
+        const stored = await store.getGrant(key, signal);
+        if (stored !== undefined && stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
+        if (stored !== undefined && canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return this.cacheGrant(stored);
+      }
       const outcome = await refreshGrant(this.#ctx, key, request, signal);
       if ('unpersisted' in outcome) {
         this.#unpersisted.hold(outcome.unpersisted, outcome.error);
@@ -113,6 +117,12 @@ export class TokenSource {
       if (reported !== undefined) emit('refreshFailed', { key, error: reported });
       throw error;
     }
+  }
+
+  /** Whether this process holds `key`'s grant and its access token is no longer handed out. */
+  #expired(key: string): boolean {
+    const entry = this.cache.get(key);
+    return entry !== undefined && this.#ctx.policy.now() >= entry.usableUntil;
   }
 
   /**
