@@ -3,6 +3,7 @@
  * {@link Section} and listing it here.
  * @module
  */
+import { cacheMiss } from './cache-miss.ts';
 import { fleet } from './fleet.ts';
 import { hotPath } from './hot-path.ts';
 import { refreshCoalescing } from './refresh-coalescing.ts';
@@ -12,4 +13,4 @@ import { refreshWindow } from './refresh-window.ts';
 import { scale } from './scale.ts';
 import type { Section } from './section.ts';
 
-export const sections: readonly Section[] = [hotPath, refreshCoalescing, refreshWindow, refreshOverhead, refreshStores, scale, fleet];
+export const sections: readonly Section[] = [hotPath, cacheMiss, refreshCoalescing, refreshWindow, refreshOverhead, refreshStores, scale, fleet];
