@@ -6,6 +6,7 @@
  */
 import Keyv from 'keyv';
 import { createInProcessLock, withKeyPrefix, type GrantLock } from './locks/lock.ts';
+import { WITH_PREFETCH, type WithPrefetch } from './locks/lease.ts';
 import { createSqliteLock } from './locks/sqlite.ts';
 import { TokenManager, type ManagerParts } from './manager.ts';
 import { ServerConnection } from './oauth/server.ts';
@@ -53,13 +54,27 @@ function openStorage(options: ResolvedOptions): Omit<ManagerParts, 'server'> {
     // generic read-then-write (the test suites run both).
     cas: process.env.OFFLINE_TOKENS_STORE_CAS === '0' ? undefined : findRecordCas(keyv),
   });
+  const prefix = options.namespace === '' ? '' : `${options.namespace}:`;
   return {
     store,
     // Every key of this manager's namespace: another provider's grant of the same user never waits on it.
-    lock: withKeyPrefix(lock, options.namespace === '' ? '' : `${options.namespace}:`),
+    lock: withKeyPrefix(prefetchingLock(lock, store, prefix) ?? lock, prefix),
     async close() {
       if (options.lock === undefined) await lock.close?.();
       if (sqlite !== undefined) await store.keyv.disconnect();
     },
   };
+}
+
+/**
+ * With the compare-and-set on, a Redis or PostgreSQL lock on the store's own server takes a lease and
+ * reads the grant record in one round trip; `undefined` otherwise (the lock as given).
+ */
+function prefetchingLock(lock: GrantLock, store: GrantStore, prefix: string): GrantLock | undefined {
+  const withPrefetch = (lock as { [WITH_PREFETCH]?: WithPrefetch })[WITH_PREFETCH];
+  if (typeof withPrefetch !== 'function' || !store.compareAndSet) return undefined;
+  const adapter = store.keyv.store as unknown;
+  if (typeof adapter !== 'object' || adapter === null) return undefined;
+  // Lock keys are `<prefix><key>` for grants (consents lock `<prefix>pending:<state>`: nothing to read).
+  return withPrefetch(adapter, (lockKey) => (lockKey.startsWith(prefix) && !lockKey.startsWith(`${prefix}pending:`) ? store.adapterGrantKey(lockKey.slice(prefix.length)) : undefined));
 }

@@ -83,8 +83,13 @@ export class GrantStore {
   }
 
   /** Reads a grant. `undefined` means "nothing stored"; a failure throws {@link StoreError}. */
-  async getGrant(key: string, signal?: AbortSignal): Promise<Grant | undefined> {
+  async getGrant(key: string, signal?: AbortSignal, prefetched?: string | null): Promise<Grant | undefined> {
     const storeKey = this.#grantKey(key);
+    if (prefetched !== undefined && typeof this.keyv.deserialize === 'function') {
+      // Read by the lock with the lease, in the same round trip: the raw value Keyv stores.
+      const value = prefetched === null ? undefined : (await this.keyv.deserialize(prefetched) as { value?: unknown } | undefined)?.value;
+      return this.#decodeStored(key, storeKey, value);
+    }
     const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
     return this.#decodeStored(key, storeKey, stored);
   }
@@ -249,6 +254,11 @@ export class GrantStore {
     const storeKey = `${this.#prefix}server`;
     const ok = await this.#run('write', () => this.keyv.set(storeKey, this.#codec.encode(storeKey, JSON.stringify(state))), signal);
     if (ok === false) throw new StoreError('The store did not acknowledge writing the server state');
+  }
+
+  /** The key the store's Keyv adapter holds `key`'s grant under (for a lock that reads it with the lease). */
+  adapterGrantKey(key: string): string {
+    return adapterKey(this.keyv, this.#grantKey(key));
   }
 
   #grantKey(key: string): string {
