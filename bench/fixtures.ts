@@ -4,7 +4,9 @@
  */
 import { OAuth2Client } from 'google-auth-library';
 import Keyv from 'keyv';
-import { createTokenManager, type GrantInfo, type TokenManager } from 'offline-tokens';
+import { createTokenManager, type GrantInfo, type GrantLock, type TokenManager } from 'offline-tokens';
+import { randomBytes } from 'node:crypto';
+import type { Grant } from '../src/grant/grant.ts';
 import { GrantStore } from '../src/storage/grant-store.ts';
 import { startAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions } from '../test/support/authorization-server.ts';
 
@@ -30,6 +32,8 @@ export interface ManagerOptions {
   fetch?: (url: string, init: RequestInit) => Promise<Response>;
   /** Default: the SDK's (10,000). */
   maxCachedGrants?: number;
+  /** Default: the in-process lock. */
+  lock?: GrantLock;
 }
 
 /** A token manager for the server's confidential client. */
@@ -45,6 +49,7 @@ export function createManager(idp: AuthorizationServer, options: ManagerOptions 
     store: options.store ?? new Keyv(),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    ...(options.lock === undefined ? {} : { lock: options.lock }),
     ...(options.maxCachedGrants === undefined ? {} : { maxCachedGrants: options.maxCachedGrants }),
   });
 }
@@ -119,4 +124,25 @@ export async function withPeerScenario<T>(fn: (scenario: PeerScenario) => Promis
     await tokens.close();
     await idp.close();
   }
+}
+
+/** A valid grant of the server's client that the server never issued (for reads that must not refresh). */
+export function syntheticGrant(key: string, idp: AuthorizationServer, nowMs: number): Grant {
+  return {
+    key,
+    issuer: idp.issuer,
+    clientId: idp.clients.post.clientId,
+    subject: 'test-user',
+    scope: 'openid offline_access',
+    refreshToken: randomBytes(32).toString('base64url'),
+    accessToken: randomBytes(32).toString('base64url'),
+    expiresAt: nowMs + 3_600_000,
+    issuedAt: nowMs,
+    refreshExpiresAt: nowMs + 14 * 86_400_000,
+    createdAt: nowMs,
+    rotations: 0,
+    status: 'active',
+    reauthReason: undefined,
+    refreshStartedAt: undefined,
+  };
 }

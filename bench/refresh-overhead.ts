@@ -14,10 +14,9 @@
 import { randomBytes } from 'node:crypto';
 import Keyv from 'keyv';
 import * as client from 'openid-client';
-import type { Grant } from '../src/grant/grant.ts';
 import { encodeGrant } from '../src/grant/record.ts';
 import { CountingMap } from './counting-map.ts';
-import { consentGrant, createManager, issueRefreshToken, startIdp, type AuthorizationServer } from './fixtures.ts';
+import { consentGrant, createManager, issueRefreshToken, startIdp, syntheticGrant, type AuthorizationServer } from './fixtures.ts';
 import { forcedGc } from './gc.ts';
 import { median, percentile } from './measure.ts';
 import { verdict, type Row, type Section, type SectionContext } from './section.ts';
@@ -72,7 +71,7 @@ async function runRefreshOverhead(context: SectionContext): Promise<Row[]> {
     await consentGrant(tokens, idp, SDK_KEY);
     let rawRefreshToken = (await issueRefreshToken(tokens, store, idp, RAW_KEY)).refreshToken;
     // The canned endpoint needs no real grant: a synthetic one in the store.
-    await cannedStore.set(`grant:${CANNED_KEY}`, encodeGrant(syntheticGrant(CANNED_KEY, idp)));
+    await cannedStore.set(`grant:${CANNED_KEY}`, encodeGrant(syntheticGrant(CANNED_KEY, idp, Date.now())));
     const cannedConfig = await discoverRaw(idp);
     cannedConfig[client.customFetch] = canned as client.CustomFetch;
     let cannedRefreshToken = randomToken();
@@ -191,27 +190,6 @@ function cannedTokenEndpoint(tokenEndpoint: string): Fetch {
     if (url !== tokenEndpoint) return globalThis.fetch(url, init);
     const body = JSON.stringify({ access_token: randomToken(), refresh_token: randomToken(), token_type: 'Bearer', expires_in: 3600, scope: 'openid offline_access' });
     return new Response(body, { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
-  };
-}
-
-function syntheticGrant(key: string, idp: AuthorizationServer): Grant {
-  const nowMs = Date.now();
-  return {
-    key,
-    issuer: idp.issuer,
-    clientId: idp.clients.post.clientId,
-    subject: 'test-user',
-    scope: 'openid offline_access',
-    refreshToken: randomToken(),
-    accessToken: randomToken(),
-    expiresAt: nowMs + 3_600_000,
-    issuedAt: nowMs,
-    refreshExpiresAt: nowMs + 14 * 86_400_000,
-    createdAt: nowMs,
-    rotations: 0,
-    status: 'active',
-    reauthReason: undefined,
-    refreshStartedAt: undefined,
   };
 }
 

@@ -42,9 +42,24 @@ export function renderMarkdown(report: Report): string {
     `- ${machine.date}`,
     `- ${settings.rounds} interleaved rounds × ${settings.iterations.toLocaleString('en-US')} awaited calls per candidate (median of rounds); ${settings.callers.toLocaleString('en-US')} callers in the refresh sections`,
     '',
+    '### Targets',
+    '',
+    '| Target | Measured (median) | Spread / how | Result |',
+    '|---|---:|---|---|',
+  ];
+  for (const section of report.sections) {
+    for (const row of section.rows) {
+      if (row.verdict === undefined) continue;
+      lines.push(`| ${escape(row.case)}: ${row.target ?? ''} | ${formatValue(row)} | ${escape(spreadOf(row.detail ?? ''))} | ${row.verdict} |`);
+    }
+  }
+  lines.push(
+    '',
+    '### All figures',
+    '',
     '| Section | Case | Measured | Target | Result | Detail |',
     '|---|---|---:|---|---|---|',
-  ];
+  );
   for (const section of report.sections) {
     for (const row of section.rows) {
       lines.push(`| ${section.title} | ${escape(row.case)} | ${formatValue(row)} | ${row.target ?? ''} | ${row.verdict ?? ''} | ${escape(row.detail ?? '')} |`);
@@ -55,6 +70,12 @@ export function renderMarkdown(report: Report): string {
     for (const note of report.notes) lines.push(`- ${note}`);
   }
   return lines.join('\n');
+}
+
+/** The p10–p90 part of a row's detail, else its first clause. */
+function spreadOf(detail: string): string {
+  const match = /p10–p90 [^;,)]+/.exec(detail);
+  return match?.[0] ?? detail.split(';')[0]!;
 }
 
 function escape(text: string): string {

@@ -3,12 +3,14 @@
  * {@link Section} and listing it here.
  * @module
  */
+import { cacheMiss } from './cache-miss.ts';
 import { fleet } from './fleet.ts';
 import { hotPath } from './hot-path.ts';
 import { refreshCoalescing } from './refresh-coalescing.ts';
 import { refreshOverhead } from './refresh-overhead.ts';
+import { refreshStores } from './refresh-stores.ts';
 import { refreshWindow } from './refresh-window.ts';
 import { scale } from './scale.ts';
 import type { Section } from './section.ts';
 
-export const sections: readonly Section[] = [hotPath, refreshCoalescing, refreshWindow, refreshOverhead, scale, fleet];
+export const sections: readonly Section[] = [hotPath, cacheMiss, refreshCoalescing, refreshWindow, refreshOverhead, refreshStores, scale, fleet];

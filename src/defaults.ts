@@ -6,10 +6,12 @@
  */
 import Keyv from 'keyv';
 import { createInProcessLock, withKeyPrefix, type GrantLock } from './locks/lock.ts';
+import { WITH_PREFETCH, type WithPrefetch } from './locks/lease.ts';
 import { createSqliteLock } from './locks/sqlite.ts';
 import { TokenManager, type ManagerParts } from './manager.ts';
 import { ServerConnection } from './oauth/server.ts';
 import { resolveOptions, type ResolvedOptions, type TokenManagerOptions } from './options.ts';
+import { findRecordCas } from './storage/find-cas.ts';
 import { GrantStore } from './storage/grant-store.ts';
 import { SqliteStore } from './storage/sqlite.ts';
 import { loadOpenTelemetry } from './telemetry/otel.ts';
@@ -44,20 +46,38 @@ export async function createTokenManager(options: TokenManagerOptions & { signal
 function openStorage(options: ResolvedOptions): Omit<ManagerParts, 'server'> {
   const sqlite = options.store === undefined ? new SqliteStore({ path: options.sqlitePath }) : undefined;
   const lock: GrantLock = options.lock ?? (sqlite !== undefined ? createSqliteLock({ database: sqlite.database }) : createInProcessLock());
-  const store = new GrantStore(options.store ?? new Keyv({ store: sqlite }), {
+  const keyv = options.store ?? new Keyv({ store: sqlite });
+  const store = new GrantStore(keyv, {
     operationTimeoutMs: options.storeTimeoutMs,
     codec: options.codec,
     namespace: options.namespace,
     owner: { issuer: options.issuer.href, clientId: options.clientId },
     maxTrackedGrants: options.maxCachedGrants,
+    // The backend's atomic compare-and-set when it has one. `OFFLINE_TOKENS_STORE_CAS=0` forces the
+    // generic read-then-write (the test suites run both).
+    cas: process.env.OFFLINE_TOKENS_STORE_CAS === '0' ? undefined : findRecordCas(keyv),
   });
+  const prefix = options.namespace === '' ? '' : `${options.namespace}:`;
   return {
     store,
     // Every key of this manager's namespace: another provider's grant of the same user never waits on it.
-    lock: withKeyPrefix(lock, options.namespace === '' ? '' : `${options.namespace}:`),
+    lock: withKeyPrefix(prefetchingLock(lock, store, prefix) ?? lock, prefix),
     async close() {
       if (options.lock === undefined) await lock.close?.();
       if (sqlite !== undefined) await store.keyv.disconnect();
     },
   };
+}
+
+/**
+ * With the compare-and-set on, a Redis or PostgreSQL lock on the store's own server takes a lease and
+ * reads the grant record in one round trip; `undefined` otherwise (the lock as given).
+ */
+function prefetchingLock(lock: GrantLock, store: GrantStore, prefix: string): GrantLock | undefined {
+  const withPrefetch = (lock as { [WITH_PREFETCH]?: WithPrefetch })[WITH_PREFETCH];
+  if (typeof withPrefetch !== 'function' || !store.compareAndSet) return undefined;
+  const adapter = store.keyv.store as unknown;
+  if (typeof adapter !== 'object' || adapter === null) return undefined;
+  // Lock keys are `<prefix><key>` for grants (consents lock `<prefix>pending:<state>`: nothing to read).
+  return withPrefetch(adapter, (lockKey) => (lockKey.startsWith(prefix) && !lockKey.startsWith(`${prefix}pending:`) ? store.adapterGrantKey(lockKey.slice(prefix.length)) : undefined));
 }

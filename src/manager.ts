@@ -195,8 +195,10 @@ export class TokenManager {
    */
   getAccessToken(key: string, options?: GetAccessTokenOptions): Promise<string> {
     const entry = this.#cache.get(key);
-    if (entry !== undefined && options === undefined && this.#now() < entry.refreshAt) {
-      entry.used = true;
+    // Synchronous for every cached call: no options, or a signal not aborted and no forceRefresh.
+    if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
+      // Written only when it changes: a hit leaves the entry's memory clean.
+      if (!entry.used) entry.used = true;
       return entry.token;
     }
     return this.#getAccessTokenSlow(key, options ?? {});
@@ -447,6 +449,11 @@ export class TokenManager {
   #assertOpen(): void {
     if (this.#closing.signal.aborted) throw new ClosedError();
   }
+}
+
+/** Options that do not change what a cached, valid token answers. */
+function isPlainRead(options: GetAccessTokenOptions): boolean {
+  return options.forceRefresh !== true && options.signal?.aborted !== true;
 }
 
 function validateKey(key: unknown): asserts key is string {

@@ -61,6 +61,10 @@ describe('offline access flow against a real authorization server', () => {
         clock.advance(30_000); // 50 minutes in all: before the refresh window
       }
       assert.equal(tokensSeen.size, 1);
+      // With a live signal the cached token is served too; an aborted one rejects with its reason.
+      assert.equal(await tokens.getAccessToken('cached', { signal: new AbortController().signal }), [...tokensSeen][0]);
+      const aborted = AbortSignal.abort(new Error('caller gave up'));
+      await assert.rejects(tokens.getAccessToken('cached', { signal: aborted }), (error) => error === aborted.reason);
       assert.equal(idp.counters.refreshRequests, before);
     } finally {
       await tokens.close();

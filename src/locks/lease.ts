@@ -19,7 +19,26 @@ export interface LeaseBackend {
   /** Frees the lease if `owner` still holds it. */
   release(key: string, owner: string): Promise<void>;
   close?(): Promise<void>;
+  /**
+   * Takes the lease like `tryAcquire` and, when taken, reads the raw value at `readKey` of the same
+   * server, atomically, in one round trip. Optional.
+   */
+  tryAcquireAndRead?(key: string, owner: string, ttlMs: number, readKey: string): Promise<{ acquired: boolean; value: string | null }>;
 }
+
+/** Where a lease lock reads the grant record on acquire: the record key for a lock key (`undefined`: do not read). */
+export type PrefetchKey = (lockKey: string) => string | undefined;
+
+/**
+ * Set by the Redis and PostgreSQL locks: given the Keyv adapter of the store and the Keyv key of the
+ * grant record of a lock key, a lock on the same leases that also reads that record when it takes a
+ * lease — or `undefined` when the store is not on the lock's server. Used by the composition root.
+ * @internal
+ */
+export const WITH_PREFETCH = Symbol.for('offline-tokens.lock.withPrefetch');
+
+/** @internal */
+export type WithPrefetch = (adapter: object, recordKey: PrefetchKey) => GrantLock | undefined;
 
 /** Options shared by every lease lock. */
 export interface LeaseLockOptions {
@@ -39,7 +58,7 @@ export interface LeaseLockOptions {
  * const lock = createLeaseLock(myBackend, { leaseTtlMs: 30_000 });
  * ```
  */
-export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions = {}): GrantLock {
+export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions & { prefetch?: PrefetchKey } = {}): GrantLock {
   const leaseTtlMs = duration(options.leaseTtlMs, 'leaseTtlMs', 30_000, 1_000);
   const acquireTimeoutMs = duration(options.acquireTimeoutMs, 'acquireTimeoutMs', 60_000, 0);
   const retryDelayMs = duration(options.retryDelayMs, 'retryDelayMs', 25, 1);
@@ -51,13 +70,21 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
       return local.withLock(key, async () => {
         const owner = randomUUID();
         const startedAt = performance.now();
+        let prefetched: string | null | undefined;
         let acquiredAt: number;
         for (let attempt = 0; ; attempt++) {
           if (signal?.aborted) throw signal.reason;
           const before = performance.now();
           let acquired: boolean;
           try {
-            acquired = await backend.tryAcquire(key, owner, leaseTtlMs);
+            const readKey = backend.tryAcquireAndRead === undefined ? undefined : options.prefetch?.(key);
+            if (readKey === undefined) {
+              acquired = await backend.tryAcquire(key, owner, leaseTtlMs);
+            } else {
+              const taken = await backend.tryAcquireAndRead!(key, owner, leaseTtlMs, readKey);
+              acquired = taken.acquired;
+              prefetched = taken.value;
+            }
           } catch (error) {
             // The acquisition may still land (a timed-out command): free it rather than block the
             // next holder for a whole lease.
@@ -73,7 +100,7 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
           }
           await sleep(retryDelayMs * (1 + Math.random()) * Math.min(8, 1 + attempt / 8), signal);
         }
-        const lease = new RenewedLease(backend, key, owner, leaseTtlMs, acquiredAt, signal);
+        const lease = new RenewedLease(backend, key, owner, leaseTtlMs, acquiredAt, signal, prefetched);
         try {
           return await fn(lease);
         } finally {
@@ -98,8 +125,10 @@ class RenewedLease implements Lease {
   readonly #timer: NodeJS.Timeout;
   readonly #onAbort: () => void;
   readonly #signal: AbortSignal | undefined;
+  readonly prefetched: string | null | undefined;
 
-  constructor(backend: LeaseBackend, key: string, owner: string, ttlMs: number, acquiredAt: number, signal: AbortSignal | undefined) {
+  constructor(backend: LeaseBackend, key: string, owner: string, ttlMs: number, acquiredAt: number, signal: AbortSignal | undefined, prefetched: string | null | undefined) {
+    this.prefetched = prefetched;
     this.#backend = backend;
     this.#key = key;
     this.#owner = owner;

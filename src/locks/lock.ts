@@ -13,6 +13,12 @@ export interface Lease {
   readonly signal: AbortSignal;
   /** Milliseconds the lease is guaranteed to last from now, even if no renewal succeeds. `Infinity` for in-process locks. */
   remainingMs(): number;
+  /**
+   * The grant record as stored when the lease was taken, read in the same round trip (a lease lock
+   * on the store's own server, see `lease.ts`): the raw stored value, `null` when none. Absent when
+   * the lock did not read.
+   */
+  readonly prefetched?: string | null | undefined;
 }
 
 /** Options of {@link GrantLock.withLock}. */

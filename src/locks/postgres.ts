@@ -6,13 +6,13 @@
 import { Pool } from 'pg';
 import { raceSignal } from '../util/abort.ts';
 import { ConfigurationError } from '../errors.ts';
-import { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './lease.ts';
+import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOptions, type WithPrefetch } from './lease.ts';
 import type { GrantLock } from './lock.ts';
 import { duration } from '../util/validate.ts';
 
 /** What the lock needs of a `pg` pool (a `pg.Client` works too). */
 export interface PostgresLockPool {
-  query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }>;
+  query(text: string, values?: unknown[]): Promise<{ rowCount: number | null; rows?: unknown[] }>;
 }
 
 /** Where the lock keeps its leases: a connection string (the lock opens and ends its own pool) or your pool. */
@@ -82,7 +82,7 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
     },
   ));
   // A query that hangs (database stuck, network partition) fails after queryTimeoutMs.
-  const query = (text: string, values: unknown[]): Promise<{ rowCount: number | null }> =>
+  const query = (text: string, values: unknown[]): Promise<{ rowCount: number | null; rows?: unknown[] }> =>
     raceSignal(ensureTable().then(() => pool.query(text, values)), AbortSignal.timeout(queryTimeoutMs));
 
   const backend: LeaseBackend = {
@@ -107,5 +107,29 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
     },
     close: () => end(),
   };
-  return createLeaseLock(backend, options);
+  const lock = createLeaseLock(backend, options);
+  const withPrefetch: WithPrefetch = (adapter, recordKey) => {
+    // Only a @keyv/postgres store in this very database: one statement takes the lease and reads.
+    const store = adapter as { opts?: { dialect?: unknown; uri?: unknown; schema?: unknown; table?: unknown } };
+    if (store.opts?.dialect !== 'postgres' || !('connectionString' in connection) || store.opts.uri !== connection.connectionString) return undefined;
+    const { schema, table: storeTable } = store.opts;
+    if (typeof schema !== 'string' || typeof storeTable !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(storeTable)) return undefined;
+    const fused: LeaseBackend = {
+      ...backend,
+      async tryAcquireAndRead(key, owner, ttlMs, readKey) {
+        const result = await query(
+          `WITH acquired AS (
+             INSERT INTO ${table} AS held (key, owner, expires_at) VALUES ($1, $2, now() + $3::double precision * interval '1 millisecond')
+             ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE held.expires_at < now()
+             RETURNING owner)
+           SELECT (SELECT count(*) FROM acquired)::int AS acquired, (SELECT value FROM ${schema}.${storeTable} WHERE key = $4) AS value`,
+          [key, owner, ttlMs, readKey],
+        ) as { rowCount: number | null; rows?: Array<{ acquired: number; value: string | null }> };
+        const row = result.rows?.[0];
+        return row?.acquired === 1 ? { acquired: true, value: typeof row.value === 'string' ? row.value : null } : { acquired: false, value: null };
+      },
+    };
+    return createLeaseLock(fused, { ...options, prefetch: recordKey });
+  };
+  return Object.assign(lock, { [WITH_PREFETCH]: withPrefetch });
 }

@@ -14,7 +14,7 @@
 import { createClient } from 'redis';
 import { raceSignal } from '../util/abort.ts';
 import { ConfigurationError } from '../errors.ts';
-import { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './lease.ts';
+import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOptions, type WithPrefetch } from './lease.ts';
 import type { GrantLock } from './lock.ts';
 import { duration } from '../util/validate.ts';
 
@@ -39,6 +39,8 @@ export interface RedisLockOptions extends LeaseLockOptions {
 
 /** Extends the lease only while `owner` holds it. */
 const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+/** Takes the lease (SET NX PX) and, when taken, reads the grant record KEYS[2] in the same round trip. */
+const ACQUIRE_AND_READ_SCRIPT = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, redis.call('GET', KEYS[2])} end return {0}";
 /** Deletes the lease only while `owner` holds it. */
 const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
@@ -83,7 +85,29 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
     },
     close: () => connect.close(commandTimeoutMs),
   };
-  return createLeaseLock(backend, options);
+  const lock = createLeaseLock(backend, options);
+  const withPrefetch: WithPrefetch = (adapter, recordKey) => {
+    // Only a @keyv/redis store on this very client or URL: the script reads both keys on one server.
+    const store = adapter as { client?: { options?: { url?: unknown } }; createKeyPrefix?: (key: string, namespace: string | undefined) => string; namespace?: string };
+    if (typeof store.createKeyPrefix !== 'function' || store.client === undefined) return undefined;
+    const same = 'client' in connection ? store.client === (connection.client as unknown) : store.client.options?.url === connection.url;
+    if (!same) return undefined;
+    const fused: LeaseBackend = {
+      ...backend,
+      async tryAcquireAndRead(key, owner, ttlMs, readKey) {
+        const reply = await send((client) => client.eval(ACQUIRE_AND_READ_SCRIPT, { keys: [keyPrefix + key, readKey], arguments: [owner, String(ttlMs)] })) as [number, string | null | undefined];
+        return Number(reply[0]) === 1 ? { acquired: true, value: typeof reply[1] === 'string' ? reply[1] : null } : { acquired: false, value: null };
+      },
+    };
+    return createLeaseLock(fused, {
+      ...options,
+      prefetch: (lockKey) => {
+        const key = recordKey(lockKey);
+        return key === undefined ? undefined : store.createKeyPrefix!(key, store.namespace);
+      },
+    });
+  };
+  return Object.assign(lock, { [WITH_PREFETCH]: withPrefetch });
 }
 
 interface ClientSource {

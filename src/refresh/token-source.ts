@@ -105,14 +105,18 @@ export class TokenSource {
     try {
       await this.#unpersisted.flush(key, signal);
       const request = { force, seenRotations };
-      const stored = await store.getGrant(key, signal);
-      if (stored !== undefined && store.wasPlaintext(stored)) await this.#reencrypt(key);
-      // Nothing to refresh: no lock, no watcher (an unknown key costs one store read and nothing that outlives it).
-      if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
-      if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
-      if (canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) {
-        this.#ctx.log?.debug({ key, rotations: stored.rotations }, 'offline-tokens: adopted the stored grant');
-        return this.cacheGrant(stored);
+      // A read before the lock only pays when it may find another process's rotation of a token we
+      // still hold valid; a forced refresh or an expired token goes straight to the lock (which reads).
+      if (!force && !this.#expired(key)) {
+        const stored = await store.getGrant(key, signal);
+        if (stored !== undefined && store.wasPlaintext(stored)) await this.#reencrypt(key);
+        // Nothing to refresh: no lock, no watcher (an unknown key costs one store read and nothing that outlives it).
+        if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
+        if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
+        if (canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) {
+          this.#ctx.log?.debug({ key, rotations: stored.rotations }, 'offline-tokens: adopted the stored grant');
+          return this.cacheGrant(stored);
+        }
       }
       const outcome = await observeRefresh(this.#ctx.observer, key, () => refreshGrant(this.#ctx, key, request, signal));
       if ('unpersisted' in outcome) {
@@ -141,6 +145,12 @@ export class TokenSource {
   async #reencrypt(key: string): Promise<void> {
     const { store, lock } = this.#ctx;
     await lock.withLock(key, (lease) => store.reencryptGrant(key, lease.signal), { signal: this.#options.signal }).catch(() => {});
+  }
+
+  /** Whether this process holds `key`'s grant and its access token is no longer handed out. */
+  #expired(key: string): boolean {
+    const entry = this.cache.get(key);
+    return entry !== undefined && this.#ctx.policy.now() >= entry.usableUntil;
   }
 
   /**

@@ -157,7 +157,7 @@ function adoptNewer(key: string, { current }: Extract<WriteResult, { ok: false }
 
 async function refreshUnderLock(ctx: RefreshContext, key: string, request: RefreshRequest, lease: Lease): Promise<RefreshOutcome> {
   const { store, policy } = ctx;
-  const stored = await store.getGrant(key, lease.signal);
+  const stored = await store.getGrant(key, lease.signal, lease.prefetched);
   if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
   if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
   if (canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return { grant: stored, refreshed: false };

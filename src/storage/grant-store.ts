@@ -11,6 +11,12 @@ import { decodeGrant, encodeGrant } from '../grant/record.ts';
 import { plainCodec, type RecordCodec } from '../grant/codec.ts';
 import { sameIssuer } from '../grant/issuer.ts';
 import { RollbackGuard } from './rollback-guard.ts';
+import { adapterKey, type RecordCas } from './cas.ts';
+
+/** Raw records remembered for compare-and-set (the last read or written per key), at most this many. */
+const MAX_REMEMBERED = 1_024;
+/** Compare-and-set attempts on records whose refresh token still matches the fence but that changed otherwise. */
+const MAX_CAS_ATTEMPTS = 4;
 
 /**
  * A consent in progress, kept under its `state` until the callback, single use.
@@ -45,6 +51,11 @@ export interface GrantStoreOptions {
   owner?: { issuer: string; clientId: string };
   /** How many grants' rotation counts are remembered for rollback detection (default 10,000). */
   maxTrackedGrants?: number;
+  /**
+   * The backend's atomic compare-and-set (`findRecordCas`): a fenced write is then one round trip
+   * instead of a read and a write. Default: none, the generic read-then-write under the lock lease.
+   */
+  cas?: RecordCas | undefined;
 }
 
 /** @internal */
@@ -57,6 +68,9 @@ export class GrantStore {
   readonly #rollback: RollbackGuard;
   /** Grants just read from plaintext records while encryption is on: to be re-encrypted. */
   readonly #plaintext = new WeakSet<Grant>();
+  readonly #cas: RecordCas | undefined;
+  /** With a CAS: the stored value (Keyv level) last read or written per grant key, and its refresh token. */
+  readonly #seen = new Map<string, { refreshToken: string; value: string }>();
 
   constructor(keyv: Keyv, options: GrantStoreOptions) {
     // Without this, Keyv 5 resolves `get` to undefined and `set` to false when the store fails.
@@ -67,19 +81,44 @@ export class GrantStore {
     this.#prefix = options.namespace === undefined || options.namespace === '' ? '' : `${options.namespace}:`;
     this.#owner = options.owner;
     this.#rollback = new RollbackGuard(options.maxTrackedGrants ?? 10_000);
+    this.#cas = options.cas;
+  }
+
+  /** Whether fenced writes are an atomic compare-and-set (else a read then a write). */
+  get compareAndSet(): boolean {
+    return this.#cas !== undefined;
   }
 
   /** Reads a grant. `undefined` means "nothing stored"; a failure throws {@link StoreError}. */
-  async getGrant(key: string, signal?: AbortSignal): Promise<Grant | undefined> {
+  async getGrant(key: string, signal?: AbortSignal, prefetched?: string | null): Promise<Grant | undefined> {
     const storeKey = this.#grantKey(key);
+    if (prefetched !== undefined && typeof this.keyv.deserialize === 'function') {
+      // Read by the lock with the lease, in the same round trip: the raw value Keyv stores.
+      const value = prefetched === null ? undefined : (await this.keyv.deserialize(prefetched) as { value?: unknown } | undefined)?.value;
+      return this.#decodeStored(key, storeKey, value);
+    }
     const stored = await this.#run('read', () => this.keyv.get(storeKey), signal);
-    if (stored === undefined || stored === null) return undefined;
+    return this.#decodeStored(key, storeKey, stored);
+  }
+
+  #decodeStored(key: string, storeKey: string, stored: unknown): Grant | undefined {
+    if (stored === undefined || stored === null) {
+      this.#seen.delete(key);
+      return undefined;
+    }
     const grant = decodeGrant(this.#codec.decode(storeKey, stored, 'grant'));
     if (grant.key !== key) throw new RecordError('A stored grant was written for another key: it is not used');
     if (!this.#owns(grant)) throw new RecordError('A stored grant belongs to another issuer or client: it is not used');
     this.#rollback.check(grant);
     if (this.#codec.isPlaintext?.(stored) === true) this.#plaintext.add(grant);
+    if (this.#cas !== undefined && typeof stored === 'string') this.#remember(key, grant.refreshToken, stored);
     return grant;
+  }
+
+  #remember(key: string, refreshToken: string, value: string): void {
+    this.#seen.delete(key);
+    this.#seen.set(key, { refreshToken, value });
+    if (this.#seen.size > MAX_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);
   }
 
   /** Whether a record belongs to this store's issuer and client. */
@@ -109,16 +148,57 @@ export class GrantStore {
    * Keyv offers no compare-and-set, so this is a read then a write: the lock lease covers the gap.
    */
   async setGrant(grant: Grant, signal?: AbortSignal, fence?: { refreshToken: string }): Promise<WriteResult> {
+    if (fence !== undefined && this.#cas !== undefined) return this.#compareAndSetGrant(this.#cas, grant, fence.refreshToken, signal);
     if (fence !== undefined) {
       const current = await this.getGrant(grant.key, signal);
       if (current?.refreshToken !== fence.refreshToken) return staleWrite(current);
     }
     const storeKey = this.#grantKey(grant.key);
     const value = this.#codec.encode(storeKey, encodeGrant(grant));
+    this.#seen.delete(grant.key);
     const ok = await this.#run('write', () => this.keyv.set(storeKey, value), signal);
     if (ok === false) throw new StoreError('The store did not acknowledge writing a grant');
     this.#rollback.see(grant);
+    if (this.#cas !== undefined) this.#remember(grant.key, grant.refreshToken, value);
     return WRITTEN;
+  }
+
+  /**
+   * A fenced write as one compare-and-set on the stored record last seen (read or written here), when
+   * it still holds the fence's refresh token; a record changed otherwise (a marker) is compared again
+   * with what the store answered. Nothing seen yet: one read first.
+   */
+  async #compareAndSetGrant(cas: RecordCas, grant: Grant, rotatedFrom: string, signal: AbortSignal | undefined): Promise<WriteResult> {
+    const storeKey = this.#grantKey(grant.key);
+    const casKey = adapterKey(this.keyv, storeKey);
+    const value = this.#codec.encode(storeKey, encodeGrant(grant));
+    let seen = this.#seen.get(grant.key);
+    if (seen === undefined || seen.refreshToken !== rotatedFrom) {
+      const current = await this.getGrant(grant.key, signal);
+      if (landed(current, grant, rotatedFrom)) return WRITTEN;
+      if (current?.refreshToken !== rotatedFrom) return staleWrite(current);
+      seen = this.#seen.get(grant.key);
+      if (seen === undefined) throw new StoreError('The store answered a record it cannot compare');
+    }
+    const next = await this.#serialize(value);
+    for (let attempt = 1; ; attempt++) {
+      const expected = await this.#serialize(seen.value);
+      const result = await this.#run('write', () => cas.compareAndSet(casKey, expected, next), signal);
+      if (result.ok) {
+        this.#remember(grant.key, grant.refreshToken, value);
+        return WRITTEN;
+      }
+      const stored = result.current === undefined ? undefined : (await this.keyv.deserialize!(result.current) as { value?: unknown } | undefined)?.value;
+      const current = this.#decodeStored(grant.key, storeKey, stored);
+      if (landed(current, grant, rotatedFrom)) return WRITTEN;
+      if (current?.refreshToken !== rotatedFrom || attempt === MAX_CAS_ATTEMPTS) return staleWrite(current);
+      seen = this.#seen.get(grant.key)!;
+    }
+  }
+
+  /** The raw value Keyv stores for `value` without a TTL (as `keyv.set` writes it). */
+  async #serialize(value: string): Promise<string> {
+    return await this.keyv.serialize!({ value, expires: undefined }) as string;
   }
 
   /**
@@ -153,6 +233,7 @@ export class GrantStore {
 
   /** Deletes a grant. */
   async deleteGrant(key: string, signal?: AbortSignal): Promise<void> {
+    this.#seen.delete(key);
     await this.#run('delete', () => this.keyv.delete(this.#grantKey(key)), signal);
   }
 
@@ -199,6 +280,11 @@ export class GrantStore {
     if (ok === false) throw new StoreError('The store did not acknowledge writing the server state');
   }
 
+  /** The key the store's Keyv adapter holds `key`'s grant under (for a lock that reads it with the lease). */
+  adapterGrantKey(key: string): string {
+    return adapterKey(this.keyv, this.#grantKey(key));
+  }
+
   #grantKey(key: string): string {
     return `${this.#prefix}grant:${key}`;
   }
@@ -235,6 +321,15 @@ const WRITTEN: WriteResult = { ok: true };
 
 function staleWrite(current: Grant | undefined): WriteResult {
   return { ok: false, current };
+}
+
+/**
+ * Whether the store already holds `grant`, rotated from `rotatedFrom`: an earlier attempt of this very
+ * write that timed out, then landed (a compare-and-set is one command, which a frozen server runs later).
+ */
+function landed(current: Grant | undefined, grant: Grant, rotatedFrom: string): boolean {
+  return current !== undefined && grant.refreshToken !== rotatedFrom && current.refreshToken === grant.refreshToken
+    && current.accessToken === grant.accessToken && current.status === grant.status;
 }
 
 function parsePending(raw: string): PendingAuthorization | undefined {

@@ -43,6 +43,7 @@ export class SqliteStore extends EventEmitter {
   readonly #clearAll: StatementSync;
   readonly #purge: StatementSync;
   readonly #list: StatementSync;
+  readonly #compareAndSet: StatementSync;
   #writes = 0;
 
   constructor(options: SqliteStoreOptions) {
@@ -65,6 +66,7 @@ export class SqliteStore extends EventEmitter {
     this.#clear = this.database.prepare(`DELETE FROM ${table} WHERE key LIKE ? ESCAPE '\\'`);
     this.#clearAll = this.database.prepare(`DELETE FROM ${table}`);
     this.#purge = this.database.prepare(`DELETE FROM ${table} WHERE expires IS NOT NULL AND expires < ?`);
+    this.#compareAndSet = this.database.prepare(`UPDATE ${table} SET value = ? WHERE key = ? AND value = ?`);
     this.#list = this.database.prepare(`SELECT key, value FROM ${table} WHERE key LIKE ? ESCAPE '\\' AND (expires IS NULL OR expires >= ?)`);
   }
 
@@ -85,6 +87,15 @@ export class SqliteStore extends EventEmitter {
     // Expired rows (pending authorizations never completed) are purged now and then.
     if (++this.#writes % 256 === 0) this.#purge.run(Date.now());
     return true;
+  }
+
+  /**
+   * Writes `next` only while the stored value is exactly `expected` (one statement, atomic across the
+   * processes sharing the file); otherwise answers what is stored. Used by the SDK for fenced writes.
+   */
+  async compareAndSet(key: string, expected: string, next: string): Promise<{ ok: true } | { ok: false; current: string | undefined }> {
+    if (Number(this.#compareAndSet.run(next, key, expected).changes) > 0) return { ok: true };
+    return { ok: false, current: await this.get(key) };
   }
 
   async delete(key: string): Promise<boolean> {

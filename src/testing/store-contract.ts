@@ -13,6 +13,7 @@ import { ConfigurationError } from '../errors.ts';
 import type { Grant } from '../grant/grant.ts';
 import type { GrantLock } from '../locks/lock.ts';
 import { GrantStore, type PendingAuthorization } from '../storage/grant-store.ts';
+import { findRecordCas } from '../storage/find-cas.ts';
 import { nonEmptyString } from '../util/validate.ts';
 
 /**
@@ -70,16 +71,54 @@ export function runStoreContract(subject: StoreContractSubject): void {
   describe(`store contract: ${name}`, () => {
     let keyv: Keyv | undefined;
     let store: GrantStore;
+    /** Two views of the store through its compare-and-set (two processes), when it has one. */
+    let casStores: [GrantStore, GrantStore] | undefined;
     let lock: GrantLock | undefined;
     before(async () => {
       keyv = await subject.create();
       lock = await subject.lock?.();
       store = new GrantStore(keyv, { operationTimeoutMs: 5_000 });
+      const cas = findRecordCas(keyv);
+      if (cas !== undefined) casStores = [new GrantStore(keyv, { operationTimeoutMs: 5_000, cas }), new GrantStore(keyv, { operationTimeoutMs: 5_000, cas })];
     });
     after(async () => {
       await lock?.close?.();
       await keyv?.disconnect();
     });
+
+    /** The fenced-write cases, through `view()` (skipped when it is `undefined`). */
+    function fencedWriteTests(path: string, view: () => GrantStore | undefined): void {
+      test(`${path}: a fenced write over the refresh token it expects writes`, async (t) => {
+        const store = view();
+        if (store === undefined) return t.skip('this store offers no compare-and-set');
+        const grant = makeGrant(`user-${randomUUID()}`);
+        await store.setGrant(grant);
+        const rotated = rotate(grant, 'refresh-2');
+        assert.deepEqual(await store.setGrant(rotated, undefined, { refreshToken: grant.refreshToken }), { ok: true });
+        assert.deepEqual(await store.getGrant(grant.key), rotated);
+      });
+
+      test(`${path}: a fenced write over a stale refresh token writes nothing and returns the current grant`, async (t) => {
+        const store = view();
+        if (store === undefined) return t.skip('this store offers no compare-and-set');
+        const grant = makeGrant(`user-${randomUUID()}`);
+        await store.setGrant(grant);
+        // Another process rotated first.
+        const theirs = rotate(grant, 'refresh-theirs');
+        await store.setGrant(theirs);
+        const ours = rotate(grant, 'refresh-ours');
+        assert.deepEqual(await store.setGrant(ours, undefined, { refreshToken: grant.refreshToken }), { ok: false, current: theirs });
+        assert.deepEqual(await store.getGrant(grant.key), theirs);
+      });
+
+      test(`${path}: a fenced write on a missing grant writes nothing and returns no current grant`, async (t) => {
+        const store = view();
+        if (store === undefined) return t.skip('this store offers no compare-and-set');
+        const grant = makeGrant(`user-${randomUUID()}`);
+        assert.deepEqual(await store.setGrant(grant, undefined, { refreshToken: grant.refreshToken }), { ok: false, current: undefined });
+        assert.equal(await store.getGrant(grant.key), undefined);
+      });
+    }
 
     /** Takes a pending authorization as the token manager does: under the lock, when there is one. */
     function takePending(state: string): Promise<PendingAuthorization | undefined> {
@@ -107,29 +146,40 @@ export function runStoreContract(subject: StoreContractSubject): void {
       assert.equal(await store.getGrant(grant.key), undefined);
     });
 
-    test('a fenced write over the refresh token it expects writes', async () => {
-      const grant = makeGrant(`user-${randomUUID()}`);
-      await store.setGrant(grant);
-      const rotated = rotate(grant, 'refresh-2');
-      assert.deepEqual(await store.setGrant(rotated, undefined, { refreshToken: grant.refreshToken }), { ok: true });
-      assert.deepEqual(await store.getGrant(grant.key), rotated);
-    });
+    fencedWriteTests('read then write', () => store);
 
-    test('a fenced write over a stale refresh token writes nothing and returns the current grant', async () => {
-      const grant = makeGrant(`user-${randomUUID()}`);
-      await store.setGrant(grant);
-      // Another process rotated first.
-      const theirs = rotate(grant, 'refresh-theirs');
-      await store.setGrant(theirs);
-      const ours = rotate(grant, 'refresh-ours');
-      assert.deepEqual(await store.setGrant(ours, undefined, { refreshToken: grant.refreshToken }), { ok: false, current: theirs });
-      assert.deepEqual(await store.getGrant(grant.key), theirs);
-    });
+    describe('compare-and-set (when the store offers one)', () => {
+      fencedWriteTests('compare-and-set', () => casStores?.[0]);
 
-    test('a fenced write on a missing grant writes nothing and returns no current grant', async () => {
-      const grant = makeGrant(`user-${randomUUID()}`);
-      assert.deepEqual(await store.setGrant(grant, undefined, { refreshToken: grant.refreshToken }), { ok: false, current: undefined });
-      assert.equal(await store.getGrant(grant.key), undefined);
+      test('two racers fence on the same refresh token: exactly one writes, the other gets its grant', async (t) => {
+        if (casStores === undefined) return t.skip('this store offers no compare-and-set: fenced writes rely on the lock');
+        const [ours, theirs] = casStores;
+        for (let i = 0; i < 50; i++) {
+          const grant = makeGrant(`race-${randomUUID()}`);
+          await ours.setGrant(grant);
+          await theirs.getGrant(grant.key);
+          const a = rotate(grant, `refresh-a-${i}`);
+          const b = rotate(grant, `refresh-b-${i}`);
+          const fence = { refreshToken: grant.refreshToken };
+          const [ra, rb] = await Promise.all([ours.setGrant(a, undefined, fence), theirs.setGrant(b, undefined, fence)]);
+          assert.equal(Number(ra.ok) + Number(rb.ok), 1, `iteration ${i}: exactly one racer writes`);
+          const winner = ra.ok ? a : b;
+          assert.deepEqual(ra.ok ? rb : ra, { ok: false, current: winner });
+          assert.deepEqual(await store.getGrant(grant.key), winner);
+        }
+      });
+
+      test('a record changed by another writer but still holding the refresh token is written over', async (t) => {
+        if (casStores === undefined) return t.skip('this store offers no compare-and-set');
+        const [ours, theirs] = casStores;
+        const grant = makeGrant(`marker-${randomUUID()}`);
+        await ours.setGrant(grant);
+        // Another process marks the refresh as in flight (same refresh token, another record).
+        assert.deepEqual(await theirs.setGrant({ ...grant, refreshStartedAt: grant.issuedAt + 1 }, undefined, { refreshToken: grant.refreshToken }), { ok: true });
+        const rotated = rotate(grant, 'refresh-2');
+        assert.deepEqual(await ours.setGrant(rotated, undefined, { refreshToken: grant.refreshToken }), { ok: true });
+        assert.deepEqual(await store.getGrant(grant.key), rotated);
+      });
     });
 
     test('a pending authorization is taken once', async () => {

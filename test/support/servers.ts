@@ -100,7 +100,7 @@ export async function startRedis(): Promise<RedisServer> {
  * As root, `initdb` and `pg_ctl` run as the `postgres` user, who owns the directory.
  * @throws when the PostgreSQL server binaries are not installed or the cluster does not start.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: { settings?: string[] } = {}): Promise<PostgresServer> {
   const bin = findPostgresBin();
   const asRoot = process.getuid?.() === 0;
   const prefix = asRoot ? ['runuser', '-u', 'postgres', '--'] : [];
@@ -125,7 +125,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+    const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${(options.settings ?? []).map((setting) => ` -c ${setting}`).join('')}`;
     const stopSync = (): void => {
       try {
         execFileSync(...pgArgv('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']), { cwd: dir, stdio: 'ignore' });
