@@ -231,8 +231,8 @@ export class TokenManager {
    */
   getToken(key: string, options?: GetAccessTokenOptions): Promise<TokenResult> {
     const entry = this.#cache.get(key);
-    if (entry !== undefined && options === undefined && this.#now() < entry.refreshAt) {
-      entry.used = true;
+    if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
+      if (!entry.used) entry.used = true;
       return entry.result;
     }
     return this.#getTokenSlow(key, options ?? {});
@@ -452,8 +452,9 @@ export class TokenManager {
 }
 
 /** Options that do not change what a cached, valid token answers. */
+/** A call the cached grant answers: no `forceRefresh`, no `resource` (its own cache), a signal not aborted. */
 function isPlainRead(options: GetAccessTokenOptions): boolean {
-  return options.forceRefresh !== true && options.signal?.aborted !== true;
+  return options.forceRefresh !== true && options.resource === undefined && options.signal?.aborted !== true;
 }
 
 function validateKey(key: unknown): asserts key is string {

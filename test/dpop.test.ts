@@ -91,7 +91,7 @@ describe('DPoP', () => {
         // The second process finds the token expired and refreshes: its proof is signed with the stored key.
         idp.resetCounters();
         const refreshed = await second.getAccessToken(`dpop-${algorithm}`);
-        assert.notEqual(refreshed, first);
+        assert.ok(refreshed !== first, 'a different token');
         assert.equal(idp.counters.refreshSuccesses, 1);
         assert.equal((await second.getGrant(`dpop-${algorithm}`))?.rotations, 1);
         assert.equal((await introspect(idp, refreshed)).cnf?.jkt, thumbprint(jwk));
@@ -147,7 +147,7 @@ describe('DPoP', () => {
       const jkt = (await introspect(idp, first)).cnf?.jkt;
       assert.ok(jkt);
       const refreshed = await second.getAccessToken('dpop-encrypted');
-      assert.notEqual(refreshed, first);
+      assert.ok(refreshed !== first, 'a different token');
       assert.equal((await introspect(idp, refreshed)).cnf?.jkt, jkt);
       assert.equal(await dpopUserinfo(idp, second, 'dpop-encrypted', refreshed), 200);
     } finally {
