@@ -21,7 +21,7 @@ import type { TokenResult } from './grant/token.ts';
 import type { GrantLock } from './locks/lock.ts';
 import { revokeGrant, type RevokeContext, type RevokeResult } from './consent/revoke.ts';
 import type { ServerConnection } from './oauth/server.ts';
-import type { ResolvedOptions } from './options.ts';
+import type { ResolvedOptions } from './resolve-options.ts';
 import type { CacheEntry, GrantCache } from './refresh/cache.ts';
 import type { RefreshObserver } from './refresh/observer.ts';
 import { TokenSource } from './refresh/token-source.ts';

@@ -42,11 +42,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   consent: ['errors.ts', 'util', 'grant', 'oauth', 'locks', 'storage'],
   refresh: ['errors.ts', 'util', 'grant', 'oauth', 'locks', 'storage', 'events.ts'],
   'events.ts': ['errors.ts', 'scheduling'],
-  'options.ts': ['errors.ts', 'util', 'grant', 'locks', 'oauth', 'consent', 'providers'],
+  'options.ts': ['errors.ts', 'util', 'grant', 'locks', 'oauth'],
+  'resolve-options.ts': ['errors.ts', 'util', 'grant', 'locks', 'oauth', 'consent', 'providers', 'options.ts'],
   // The CLI is a user of the package: it sees only the public entry points.
   cli: ['index.ts', 'redis.ts', 'postgres.ts'],
   telemetry: ['errors.ts', 'util', 'refresh'],
-  'manager.ts': ['errors.ts', 'util', 'grant', 'oauth', 'locks', 'storage', 'scheduling', 'consent', 'refresh', 'events.ts', 'options.ts'],
+  'manager.ts': ['errors.ts', 'util', 'grant', 'oauth', 'locks', 'storage', 'scheduling', 'consent', 'refresh', 'events.ts', 'options.ts', 'resolve-options.ts'],
 };
 
 test('src has no import cycles', () => {

@@ -23,8 +23,10 @@ import {
 import { applyRefresh, applyRotation, markReauthRequired, type Grant, type TokenSet } from '../grant/grant.ts';
 import type { Lease, GrantLock } from '../locks/lock.ts';
 import type { ResponseCapture } from '../oauth/http.ts';
-import { isAmbiguousResponse, isRefreshTokenActive, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from '../oauth/client.ts';
+import { isAmbiguousResponse, parseTokenResponse, requestRefresh, salvageRefreshToken, type OAuthClient } from '../oauth/client.ts';
 import type { ServerConnection } from '../oauth/server.ts';
+import { confirmRotationLost, introspect } from './introspection.ts';
+import { watchLease } from './lease-watch.ts';
 import type { GrantStore, WriteResult } from '../storage/grant-store.ts';
 import type { Unpersisted } from './write-behind.ts';
 import type { TokenManagerEvents } from '../events.ts';
@@ -171,7 +173,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   if (suspect) {
     const ageMs = policy.now() - stored.refreshStartedAt!;
     await sleep(Math.min(policy.requestTimeoutMs, Math.max(0, policy.requestTimeoutMs - ageMs)), lease.signal);
-    if (await confirmRotationLost(ctx, oauth, stored, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
+    if (await confirmRotationLost(ctx.server, ctx.policy, oauth, stored.refreshToken, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
   }
 
   // Requests must end before the lease can run out: while the lease is renewed, an answer is awaited
@@ -223,14 +225,14 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
         // timed out may still be processed: give it the time of a request before asking.
         if (failure.timedOut) await sleep(policy.requestTimeoutMs, lease.signal);
         // Ask until the server answers (it may be down for a moment) or the time is up.
-        let status = await introspect(ctx, oauth, stored.refreshToken, lease.signal);
+        let status = await introspect(ctx.server, ctx.policy, oauth, stored.refreshToken, lease.signal);
         for (let attempt = 0; status === 'unavailable'; attempt++) {
           const delayMs = backoffDelayMs({ minMs: policy.retryMinDelayMs, maxMs: policy.retryMinDelayMs * 64 }, attempt);
           if (performance.now() + delayMs > attemptsEndAt) {
             throw new ServerUnavailableError('Could not ask the authorization server whether a failed refresh went through');
           }
           await sleep(delayMs, lease.signal);
-          status = await introspect(ctx, oauth, stored.refreshToken, lease.signal);
+          status = await introspect(ctx.server, ctx.policy, oauth, stored.refreshToken, lease.signal);
         }
         if (status === 'inactive') throw new RotationLost();
         if (status === 'active') return;
@@ -300,7 +302,7 @@ async function refuseResponse(ctx: RefreshContext, oauth: OAuthClient, stored: G
     await clearMarker(ctx, stored, lease.signal);
   } else {
     // The answer is complete (or refused): the server is done with the request, no need to wait.
-    const status = await introspect(ctx, oauth, stored.refreshToken, lease.signal);
+    const status = await introspect(ctx.server, ctx.policy, oauth, stored.refreshToken, lease.signal);
     if (status === 'active') await clearMarker(ctx, stored, lease.signal);
     else if (status === 'inactive' || status === 'unsupported') lost = true;
     // 'unavailable': the marker stays; the next refresher asks again before presenting anything.
@@ -317,25 +319,6 @@ async function refuseResponse(ctx: RefreshContext, oauth: OAuthClient, stored: G
     if (outcome !== undefined) return outcome;
   }
   throw refused;
-}
-
-/**
- * A signal aborted (with a `TimeoutError`: the request may have reached the server) once the lease has
- * less than `marginMs` left. Re-armed each time it fires while the lease keeps being renewed.
- */
-function watchLease(lease: Lease, marginMs: number): { signal: AbortSignal; stop(): void } {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const check = (): void => {
-    const leftMs = lease.remainingMs() - marginMs;
-    if (leftMs <= 0) {
-      controller.abort(new DOMException('The lock lease is about to run out', 'TimeoutError'));
-      return;
-    }
-    timer = setTimeout(check, Math.min(leftMs, 2 ** 31 - 1));
-  };
-  if (Number.isFinite(lease.remainingMs())) check();
-  return { signal: controller.signal, stop: () => clearTimeout(timer) };
 }
 
 /** Writes the result of a rotation from `rotatedFrom`, fenced on it; a store failure becomes {@link PersistFailed}. */
@@ -382,30 +365,4 @@ async function reauth(ctx: RefreshContext, stored: Grant, reason: ReauthReason):
 /** Best effort: the request provably did not reach the server, so the in-flight marker goes. */
 async function clearMarker(ctx: RefreshContext, stored: Grant, signal: AbortSignal): Promise<void> {
   await ctx.store.setGrant({ ...stored, refreshStartedAt: undefined }, signal, { refreshToken: stored.refreshToken }).catch(() => {});
-}
-
-/**
- * After a refresher died mid-flight: true when the server says the refresh token is no longer active
- * (it was rotated and the result lost), false when it is active or the server cannot tell.
- */
-async function confirmRotationLost(ctx: RefreshContext, oauth: OAuthClient, stored: Grant, signal: AbortSignal): Promise<boolean> {
-  const status = await introspect(ctx, oauth, stored.refreshToken, signal);
-  if (status === 'unavailable') throw new ServerUnavailableError('Could not ask the authorization server whether an interrupted refresh went through');
-  return status === 'inactive';
-}
-
-/**
- * RFC 7662 introspection of a refresh token: `unsupported` when the server has no endpoint or refuses
- * this client, `unavailable` when it could not be reached.
- */
-async function introspect(ctx: RefreshContext, oauth: OAuthClient, refreshToken: string, signal: AbortSignal): Promise<'active' | 'inactive' | 'unsupported' | 'unavailable'> {
-  // Only a server that has shown it knows refresh tokens: RFC 7662 lets others answer `active: false`.
-  if (!await ctx.server.trustsIntrospection(oauth, signal)) return 'unsupported';
-  try {
-    const active = await isRefreshTokenActive(oauth, refreshToken, AbortSignal.any([signal, AbortSignal.timeout(ctx.policy.requestTimeoutMs)]));
-    return active ? 'active' : 'inactive';
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    return classifyFailure(error, ctx.policy.now()).kind === 'transient' ? 'unavailable' : 'unsupported';
-  }
 }
