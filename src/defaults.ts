@@ -52,7 +52,7 @@ function openStorage(options: ResolvedOptions): Omit<ManagerParts, 'server'> {
     operationTimeoutMs: options.storeTimeoutMs,
     codec: options.codec,
     namespace: options.namespace,
-    owner: { issuer: options.issuer.href, clientId: options.clientId },
+    owner: { issuer: options.issuerId, clientId: options.clientId },
     maxTrackedGrants: options.maxCachedGrants,
     // The backend's atomic compare-and-set when it has one. `OFFLINE_TOKENS_STORE_CAS=0` forces the
     // generic read-then-write (the test suites run both).

@@ -74,7 +74,7 @@ describe('provider presets', () => {
     const preset = microsoft({ tenant: 'common' });
     assertWellFormed(preset);
     assert.equal(preset.issuer, 'https://login.microsoftonline.com/common/v2.0');
-    assert.equal(preset.discoveryUrl, 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration');
+    assert.equal(preset.discoveryUrl, undefined, 'default discovery: openid-client accepts the {tenantid} issuer template of multi-tenant authorities');
     assert.equal(preset.offlineAccess, 'scope');
     assert.equal(preset.refreshTokenLifetimeMs, 90 * DAY_MS);
     assert.equal(microsoft({ tenant: 'contoso.onmicrosoft.com' }).issuer, 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0');

@@ -53,6 +53,8 @@ export interface AuthorizationRequest {
 
 /** The settings the consent flow follows (a subset of the manager's options). @internal */
 export interface ConsentPolicy {
+  /** The configured issuer: grants and pending consents are recorded under it (the owner check). */
+  issuerId: string;
   clientId: string;
   redirectUri: string;
   scope: string;
@@ -105,7 +107,7 @@ export async function startAuthorization(ctx: AuthorizationContext, request: Sta
   const ttlMs = options.pendingAuthorizationTtlMs;
   await ctx.store.putPending(state, {
     key: request.key,
-    issuer: oauth.issuer,
+    issuer: options.issuerId,
     clientId: options.clientId,
     codeVerifier,
     nonce,
@@ -176,7 +178,7 @@ export async function completeAuthorization(
   const receivedAt = options.now();
   const grant = createGrant({ ...tokens, refreshToken: tokens.refreshToken }, {
     key: pending.key,
-    issuer: oauth.issuer,
+    issuer: options.issuerId,
     clientId: options.clientId,
     requestedScope: pending.scope,
     refreshTokenLifetimeMs: options.refreshTokenLifetimeMs,

@@ -37,8 +37,10 @@ export function microsoft(options: MicrosoftOptions): ProviderPreset {
     // https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc — endpoints under the tenant-scoped
     // authority https://login.microsoftonline.com/{tenant}/v2.0, metadata at .../v2.0/.well-known/openid-configuration
     issuer,
+    // Default discovery (not an exact `discoveryUrl`): for `common`, `organizations` and `consumers` the
+    // metadata's issuer is the template `https://login.microsoftonline.com/{tenantid}/v2.0`, which
+    // openid-client's discovery accepts (and checks ID tokens against, per tenant) for Entra ID.
     discovery: 'oidc',
-    discoveryUrl: `${issuer}/.well-known/openid-configuration`,
     openid: true,
     // https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow — a refresh token only when the
     // offline_access scope was requested
