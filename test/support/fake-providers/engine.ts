@@ -17,14 +17,21 @@ const REDIRECT_URI = 'http://127.0.0.1:1/callback';
 const CODE_TTL_S = 600;
 
 export function emptyCounters(): FakeCounters {
-  return { refreshRequests: 0, refreshSuccesses: 0, refreshErrors: {}, codeExchanges: 0, introspections: 0, revocations: 0, reusedRefreshTokens: 0, requests: {}, clientAuthMethods: {} };
+  return { refreshRequests: 0, refreshSuccesses: 0, refreshErrors: {}, codeExchanges: 0, introspections: 0, revocations: 0, reusedRefreshTokens: 0, graceReuses: 0, requests: {}, clientAuthMethods: {} };
 }
 
-/** Starts a fake on a free loopback port; `makeProfile` receives the base URL (the issuer). */
-export async function startFake(options: FakeProviderOptions, makeProfile: (issuer: string) => Profile): Promise<FakeProvider> {
+/**
+ * Starts a fake on a free loopback port; `makeProfile` receives the issuer. `issuerPath` (default none) puts the
+ * issuer under a path (Keycloak's `/realms/<realm>`, Auth0's trailing `/`): the profile's paths are then relative
+ * to the issuer without its trailing slash.
+ */
+export async function startFake(options: FakeProviderOptions, makeProfile: (issuer: string) => Profile, issuerPath = ''): Promise<FakeProvider> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `${origin}${issuerPath}`;
+  const base = issuer.replace(/\/$/, '');
+  const basePath = new URL(base).pathname.replace(/\/$/, '');
   const profile = makeProfile(issuer);
   const book = new TokenBook(options.now ?? Date.now);
   const ttlS = options.accessTokenTtlS ?? profile.defaultAccessTokenTtlS;
@@ -122,18 +129,29 @@ export async function startFake(options: FakeProviderOptions, makeProfile: (issu
     answer(req, res, grant, refreshToken, record.nonce);
   }
 
+  /** A rotated refresh token the provider still accepts (its reuse interval has not run out). */
+  function withinReuseInterval(token: string): boolean {
+    const record = book.refreshRecord(token);
+    return record?.consumedAtMs !== undefined && book.now() < record.consumedAtMs + (profile.refresh.reuseIntervalMs ?? 0);
+  }
+
   function refresh(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, fail: (kind: TokenErrorKind) => void): void {
     const presented = params.get('refresh_token') ?? '';
     const record = book.refreshRecord(presented);
     if (record === undefined || record.grant.clientId !== client.clientId) return fail('bad_refresh_token');
-    const state = book.refreshTokenState(presented);
-    if (state === 'consumed') {
+    let state = book.refreshTokenState(presented);
+    // A rotated token presented within the provider's reuse interval (grace period) is accepted, not a reuse.
+    if (state === 'consumed' && withinReuseInterval(presented)) {
+      counters.graceReuses++;
+      state = 'active';
+    } else if (state === 'consumed') {
       counters.reusedRefreshTokens++;
       if (profile.refresh.revokeGrantOnReuse) book.revokeGrant(record.grant.id);
     }
     if (state !== 'active') return fail('bad_refresh_token');
     let next: string | undefined;
     if (profile.refresh.rotate) {
+      if (!record.consumed) record.consumedAtMs = book.now();
       record.consumed = true;
       if (profile.refresh.revokeAccessTokensOnRotate) book.revokeAccessTokens(record.grant.id);
       next = book.issueRefreshToken(profile.prefixes.refresh, record.grant.id, profile.refresh.ttlS);
@@ -176,7 +194,8 @@ export async function startFake(options: FakeProviderOptions, makeProfile: (issu
     if (live !== undefined) {
       return sendJson(res, 200, { active: true, ...common, scope: live.grant.scope, token_type: 'Bearer', iat: Math.floor(live.issuedAtMs / 1000), exp: Math.floor(live.expiresAtMs / 1000) });
     }
-    if (profile.introspection!.refreshTokens && book.refreshTokenState(presented) === 'active') {
+    const refreshState = book.refreshTokenState(presented);
+    if (profile.introspection!.refreshTokens && (refreshState === 'active' || (refreshState === 'consumed' && withinReuseInterval(presented)))) {
       return sendJson(res, 200, { active: true, ...common, scope: book.grantOf(presented)!.scope, token_type: 'refresh_token' });
     }
     sendJson(res, 200, { active: false });
@@ -191,8 +210,8 @@ export async function startFake(options: FakeProviderOptions, makeProfile: (issu
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', issuer);
-    const path = url.pathname;
+    const url = new URL(req.url ?? '/', origin);
+    const path = basePath !== '' && url.pathname.startsWith(`${basePath}/`) ? url.pathname.slice(basePath.length) : url.pathname;
     const { paths } = profile;
     bump(counters.requests, path);
     const route = profile.routes[path];
@@ -238,7 +257,7 @@ export async function startFake(options: FakeProviderOptions, makeProfile: (issu
     return new URL(location);
   }
 
-  const absolute = (path: string | undefined): string | undefined => (path === undefined ? undefined : `${issuer}${path}`);
+  const absolute = (path: string | undefined): string | undefined => (path === undefined ? undefined : `${base}${path}`);
   const endpoints: FakeEndpoints = {
     authorization: absolute(profile.paths.authorization)!,
     token: absolute(profile.paths.token)!,

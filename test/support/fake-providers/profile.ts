@@ -42,7 +42,11 @@ export interface Profile {
     scope(grant: Grant): string;
     extras(): Record<string, string | number>;
   };
-  refresh: { rotate: boolean; revokeAccessTokensOnRotate: boolean; revokeGrantOnReuse: boolean; ttlS?: number };
+  refresh: {
+    rotate: boolean; revokeAccessTokensOnRotate: boolean; revokeGrantOnReuse: boolean; ttlS?: number;
+    /** How long a rotated refresh token stays usable (Okta's grace period, Auth0's reuse interval, Microsoft's "not revoked"). */
+    reuseIntervalMs?: number;
+  };
   /** Issue an ID token when the grant's scope has `openid`. */
   idToken: boolean;
   revocation?: { requireClientAuth: boolean; anyTokenRevokesGrant: boolean; unknownToken?: ErrorAnswer };

@@ -38,6 +38,8 @@ interface RefreshRecord {
   issuedAtMs: number;
   expiresAtMs?: number;
   consumed: boolean;
+  /** When the token was first rotated away. */
+  consumedAtMs?: number;
 }
 
 /** Records a secret: in memory, and in the suite's leak-check file when `OFFLINE_TOKENS_SECRETS_FILE` is set. */

@@ -34,6 +34,8 @@ export interface FakeCounters {
    * Non-rotating refresh tokens (Google) are meant to be used again and never count.
    */
   reusedRefreshTokens: number;
+  /** Presentations of a rotated refresh token within the provider's reuse interval (accepted, not counted as reuse). */
+  graceReuses: number;
   /** Requests by path, including faulted ones and 404s. */
   requests: Record<string, number>;
   /** Successful client authentications at the token, revocation and introspection endpoints, by method. */
