@@ -138,7 +138,7 @@ describe('microsoft({ tenant }): offline_access, refresh tokens that replace the
       assert.equal(fake.counters.refreshSuccesses, 2);
       assert.equal(fake.counters.reusedRefreshTokens, 0);
       assert.equal(fake.counters.graceReuses, 0, 'the manager never went back to a replaced token');
-      assert.equal(fake.counters.requests['/.well-known/openid-configuration'], 1, 'metadata fetched from the preset discoveryUrl');
+      assert.equal(fake.counters.requests['/.well-known/openid-configuration'], 1, 'metadata fetched once, by OpenID Connect Discovery under the tenant issuer');
       // The platform "doesn't revoke old refresh tokens when used": the first one still refreshes, days later.
       clock.advance(30 * DAY_MS);
       assert.equal(await presentRefreshToken(fake, first), 200);
