@@ -17,9 +17,8 @@ import { createClient } from 'redis';
 import { SqliteStore, StoreError } from 'offline-tokens';
 import { createPostgresLock } from 'offline-tokens/postgres';
 import { createRedisStore } from 'offline-tokens/redis';
-import { runStoreContract } from 'offline-tokens/testing';
-import type { Grant } from '../src/grant/grant.ts';
-import { GrantStore, type PendingAuthorization } from '../src/storage/grant-store.ts';
+import { makeGrant, makePending, runStoreContract } from 'offline-tokens/testing';
+import { GrantStore } from '../src/storage/grant-store.ts';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
 
 let redis: RedisServer;
@@ -133,36 +132,3 @@ function fakeAdapter(operation: () => Promise<never>) {
   });
 }
 
-function makeGrant(key: string): Grant {
-  const now = Date.now();
-  return {
-    key,
-    issuer: 'https://issuer.example',
-    clientId: 'client-1',
-    subject: 'subject-1',
-    scope: 'openid offline_access',
-    refreshToken: 'refresh-1',
-    accessToken: 'access-1',
-    expiresAt: now + 3_600_000,
-    issuedAt: now,
-    refreshExpiresAt: now + 14 * 86_400_000,
-    createdAt: now,
-    rotations: 0,
-    status: 'active',
-    reauthReason: undefined,
-    refreshStartedAt: undefined,
-  };
-}
-
-function makePending(): PendingAuthorization {
-  return {
-    key: `user-${randomUUID()}`,
-    issuer: 'https://issuer.example',
-    clientId: 'client-1',
-    codeVerifier: 'verifier',
-    nonce: 'nonce',
-    redirectUri: 'https://app.example/callback',
-    scope: 'openid offline_access',
-    expiresAt: Date.now() + 60_000,
-  };
-}

@@ -15,6 +15,7 @@ import type { GrantLock } from '../locks/lock.ts';
 import { GrantStore, type PendingAuthorization } from '../storage/grant-store.ts';
 import { findRecordCas } from '../storage/find-cas.ts';
 import { nonEmptyString } from '../util/validate.ts';
+import { makeGrant, makePending } from './fixtures.ts';
 
 /**
  * The store under test, for {@link runStoreContract}.
@@ -210,41 +211,8 @@ export function runStoreContract(subject: StoreContractSubject): void {
   });
 }
 
-function makeGrant(key: string): Grant {
-  const now = Date.now();
-  return {
-    key,
-    issuer: 'https://issuer.example',
-    clientId: 'client-1',
-    subject: 'subject-1',
-    scope: 'openid offline_access',
-    refreshToken: 'refresh-1',
-    accessToken: 'access-1',
-    expiresAt: now + 3_600_000,
-    issuedAt: now,
-    refreshExpiresAt: now + 14 * 86_400_000,
-    createdAt: now,
-    rotations: 0,
-    status: 'active',
-    reauthReason: undefined,
-    refreshStartedAt: undefined,
-  };
-}
-
 /** `grant` after one rotation to `refreshToken`. */
 function rotate(grant: Grant, refreshToken: string): Grant {
   return { ...grant, refreshToken, accessToken: `access-for-${refreshToken}`, rotations: grant.rotations + 1 };
 }
 
-function makePending(): PendingAuthorization {
-  return {
-    key: `user-${randomUUID()}`,
-    issuer: 'https://issuer.example',
-    clientId: 'client-1',
-    codeVerifier: 'verifier',
-    nonce: 'nonce',
-    redirectUri: 'https://app.example/callback',
-    scope: 'openid offline_access',
-    expiresAt: Date.now() + 60_000,
-  };
-}
