@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
 import {
-  createTokenManager,
   OAuthError,
   ReauthRequiredError,
   ServerUnavailableError,
@@ -10,7 +9,7 @@ import {
   type TokenManagerEvents,
 } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, connectedManager, createClock, managerOptions, rejection } from './support/harness.ts';
+import { connect, rejection, withManager } from './support/harness.ts';
 
 /** A Keyv store adapter whose reads and writes can be made to fail. */
 class FlakyStore extends Map<string, unknown> {
@@ -33,9 +32,7 @@ describe('failures', () => {
   after(() => idp.close());
 
   it('retries a 503 with Retry-After, twice, then hands out the token', async () => {
-    const clock = createClock();
-    const tokens = await connectedManager(idp, 'post', 'retry-after', { now: clock.now });
-    try {
+    await withManager({ idp, connect: 'retry-after' }, async (tokens, clock) => {
       idp.resetCounters();
       for (let i = 0; i < 2; i++) idp.faults.push({ kind: 'respond', status: 503, headers: { 'retry-after': '1' } });
       clock.advance(3_600_000);
@@ -45,35 +42,29 @@ describe('failures', () => {
       assert.equal(idp.faults.length, 0, 'both faults were hit');
       assert.equal(idp.counters.refreshSuccesses, 1);
       assert.ok(performance.now() - started >= 1_900, 'Retry-After was honoured twice');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('gives up with ServerUnavailableError when the server stays down past the deadline, grant intact', async () => {
-    const clock = createClock();
-    const tokens = await connectedManager(idp, 'post', 'down', { now: clock.now, refreshTimeoutMs: 300, retryMinDelayMs: 20 });
-    try {
-      for (let i = 0; i < 50; i++) idp.faults.push({ kind: 'respond', status: 500, body: '{"error":"server_error"}' });
-      clock.advance(3_600_000);
-      const error = await rejection(tokens.getAccessToken('down'));
-      assert.ok(error instanceof ServerUnavailableError, `got ${error}`);
-      assert.equal((await tokens.getGrant('down'))?.status, 'active');
-      idp.faults.length = 0;
-      assert.ok(await tokens.getAccessToken('down'), 'works once the server is back');
-    } finally {
-      idp.faults.length = 0;
-      await tokens.close();
-    }
+    await withManager({ idp, connect: 'down', options: { refreshTimeoutMs: 300, retryMinDelayMs: 20 } }, async (tokens, clock) => {
+      try {
+        for (let i = 0; i < 50; i++) idp.faults.push({ kind: 'respond', status: 500, body: '{"error":"server_error"}' });
+        clock.advance(3_600_000);
+        const error = await rejection(tokens.getAccessToken('down'));
+        assert.ok(error instanceof ServerUnavailableError, `got ${error}`);
+        assert.equal((await tokens.getGrant('down'))?.status, 'active');
+        idp.faults.length = 0;
+        assert.ok(await tokens.getAccessToken('down'), 'works once the server is back');
+      } finally {
+        idp.faults.length = 0;
+      }
+    });
   });
 
   it('reports a grant revoked at the server as ReauthRequiredError once, persists it, and never loops', async () => {
-    const clock = createClock();
-    const store = new Keyv();
-    const tokens = await connectedManager(idp, 'basic', 'revoked', { now: clock.now, store });
-    const events: Array<TokenManagerEvents['reauthRequired']> = [];
-    tokens.on('reauthRequired', (event) => events.push(event));
-    try {
+    await withManager({ idp, client: 'basic', connect: 'revoked' }, async (tokens, clock) => {
+      const events: Array<TokenManagerEvents['reauthRequired']> = [];
+      tokens.on('reauthRequired', (event) => events.push(event));
       await idp.revokeAllGrants();
       idp.resetCounters();
       clock.advance(3_600_000);
@@ -94,27 +85,20 @@ describe('failures', () => {
       // A new consent replaces the dead grant.
       await connect(tokens, idp, 'revoked');
       assert.ok(await tokens.getAccessToken('revoked'));
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('reports no grant for an unknown key', async () => {
-    const tokens = await createTokenManager(managerOptions(idp, 'post'));
-    try {
+    await withManager({ idp }, async (tokens) => {
       const error = await rejection(tokens.getAccessToken('nobody'));
       assert.ok(error instanceof ReauthRequiredError);
       assert.equal(error.reason, 'no_grant');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('turns a failing store into StoreError, not ReauthRequiredError, and leaves the grant untouched', async () => {
-    const clock = createClock();
     const flaky = new FlakyStore();
-    const tokens = await connectedManager(idp, 'post', 'flaky', { now: clock.now, store: new Keyv({ store: flaky }) });
-    try {
+    await withManager({ idp, connect: 'flaky', options: { store: new Keyv({ store: flaky }) } }, async (tokens, clock) => {
       const before = JSON.stringify([...flaky]);
       idp.resetCounters();
       flaky.failing = true;
@@ -128,30 +112,22 @@ describe('failures', () => {
       assert.equal(JSON.stringify([...flaky]), before, 'the stored grant is untouched');
       assert.ok(await tokens.getAccessToken('flaky'));
       assert.equal(idp.counters.refreshSuccesses, 1);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('does not retry invalid_client and reports it as OAuthError', async () => {
-    const clock = createClock();
-    const tokens = await connectedManager(idp, 'post', 'bad-client', { now: clock.now });
-    try {
+    await withManager({ idp, connect: 'bad-client' }, async (tokens, clock) => {
       idp.faults.push({ kind: 'respond', status: 401, body: '{"error":"invalid_client","error_description":"client authentication failed"}' });
       clock.advance(3_600_000);
       const error = await rejection(tokens.getAccessToken('bad-client'));
       assert.ok(error instanceof OAuthError, `got ${error}`);
       assert.equal(error.error, 'invalid_client');
       assert.equal((await tokens.getGrant('bad-client'))?.status, 'active', 'not a reason to drop the grant');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('rejects with the caller signal reason without cancelling the shared refresh', async () => {
-    const clock = createClock();
-    const tokens = await connectedManager(idp, 'post', 'abort', { now: clock.now });
-    try {
+    await withManager({ idp, connect: 'abort' }, async (tokens, clock) => {
       idp.faults.push({ kind: 'delay', ms: 200 });
       clock.advance(3_600_000);
       const controller = new AbortController();
@@ -161,8 +137,6 @@ describe('failures', () => {
       controller.abort(reason);
       assert.equal(await rejection(waiting), reason);
       assert.ok(await other);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 });
