@@ -12,7 +12,7 @@ import { parseCallback } from '../src/consent/callback.ts';
 import type { Grant } from '../src/grant/grant.ts';
 import { decodeGrant, encodeGrant } from '../src/grant/record.ts';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connectedManager, createClock, rejection, grantKey } from './support/harness.ts';
+import { grantKey, rejection, withManager } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -43,44 +43,37 @@ describe('malformed token responses', () => {
 
   for (const [name, body, headers] of bodies) {
     it(`${name}: TokenResponseError, grant unchanged, next refresh works`, async () => {
-      const clock = createClock();
       const store = new Keyv();
       const key = `bad-${name}`;
-      const tokens = await connectedManager(idp, 'post', key, { now: clock.now, store });
-      try {
-        const before = await store.get(grantKey(key));
-        clock.advance(HOUR_MS);
-        idp.faults.push({ kind: 'respond', status: 200, body, headers: { 'content-type': 'application/json', ...headers } });
-        const error = await rejection(tokens.getAccessToken(key));
-        assert.ok(error instanceof TokenResponseError, `got ${error}`);
-        assert.equal(error.code, 'ERR_BAD_TOKEN_RESPONSE');
-        assert.ok(!error.message.includes('"at"') && error.message.length < 200, 'a short message with no value in it');
-        assert.equal(await store.get(grantKey(key)), before, 'nothing persisted');
-        assert.ok(await tokens.getAccessToken(key), 'the next refresh works');
-      } finally {
-        idp.faults.length = 0;
-        await tokens.close();
-      }
+      await withManager({ idp, connect: key, options: { store } }, async (tokens, clock) => {
+        try {
+          const before = await store.get(grantKey(key));
+          clock.advance(HOUR_MS);
+          idp.faults.push({ kind: 'respond', status: 200, body, headers: { 'content-type': 'application/json', ...headers } });
+          const error = await rejection(tokens.getAccessToken(key));
+          assert.ok(error instanceof TokenResponseError, `got ${error}`);
+          assert.equal(error.code, 'ERR_BAD_TOKEN_RESPONSE');
+          assert.ok(!error.message.includes('"at"') && error.message.length < 200, 'a short message with no value in it');
+          assert.equal(await store.get(grantKey(key)), before, 'nothing persisted');
+          assert.ok(await tokens.getAccessToken(key), 'the next refresh works');
+        } finally {
+          idp.faults.length = 0;
+        }
+      });
     });
   }
 
   it('a numeric string expires_in is read as the number (as openid-client does)', async () => {
-    const clock = createClock();
-    const tokens = await connectedManager(idp, 'post', 'string-expiry', { now: clock.now });
-    try {
+    await withManager({ idp, connect: 'string-expiry' }, async (tokens, clock) => {
       clock.advance(HOUR_MS);
       idp.faults.push({ kind: 'respond', status: 200, body: JSON.stringify({ ...bearer, access_token: 'string-expiry-at', expires_in: '3600' }) });
       assert.equal(await tokens.getAccessToken('string-expiry'), 'string-expiry-at');
       assert.equal((await tokens.getGrant('string-expiry'))?.expiresAt, clock.now() + HOUR_MS);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('a malformed answer to a processed rotation: the new refresh token is still persisted', async () => {
-    const clock = createClock();
-    const tokens = await connectedManager(idp, 'post', 'salvage', { now: clock.now });
-    try {
+    await withManager({ idp, connect: 'salvage' }, async (tokens, clock) => {
       idp.resetCounters();
       clock.advance(HOUR_MS);
       idp.faults.push({ kind: 'mutate-response', mutate: (json) => ({ ...json, expires_in: -1 }) });
@@ -89,9 +82,7 @@ describe('malformed token responses', () => {
       assert.ok(await tokens.getAccessToken('salvage'));
       assert.equal(idp.counters.refreshSuccesses, 2);
       assert.equal(idp.counters.reusedRefreshTokens, 0, 'the old refresh token was not presented again');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 });
 
