@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ReauthRequiredError, TokenResponseError } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer, type TokenEndpointFault } from './support/authorization-server.ts';
-import { connectedManager, createClock, rejection } from './support/harness.ts';
+import { rejection, withManager } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -30,46 +30,44 @@ for (const introspection of [true, false]) {
 
     for (const [name, fault] of garbled) {
       it(`${name}: TokenResponseError, then rotation_lost; the old refresh token never presented again`, async () => {
-        const clock = createClock();
         const key = `garbled-${name}`;
-        const tokens = await connectedManager(idp, 'post', key, { now: clock.now, requestTimeoutMs: 1_000 });
-        try {
-          idp.resetCounters();
-          clock.advance(HOUR_MS);
-          idp.faults.push(fault);
-          const first = await rejection(tokens.getAccessToken(key));
-          assert.ok(first instanceof TokenResponseError, `got ${first}`);
-          const second = await rejection(tokens.getAccessToken(key));
-          assert.ok(second instanceof ReauthRequiredError, `got ${second}`);
-          assert.equal(second.reason, 'rotation_lost');
-          assert.equal(idp.counters.refreshRequests, 1, 'one request, never a second one with the same token');
-          assert.equal(idp.counters.reusedRefreshTokens, 0);
-          assert.equal(idp.counters.introspections, introspection ? 1 : 0);
-          assert.equal((await tokens.getGrant(key))?.reauthReason, 'rotation_lost');
-        } finally {
-          idp.faults.length = 0;
-          await tokens.close();
-        }
+        await withManager({ idp, connect: key, options: { requestTimeoutMs: 1_000 } }, async (tokens, clock) => {
+          try {
+            idp.resetCounters();
+            clock.advance(HOUR_MS);
+            idp.faults.push(fault);
+            const first = await rejection(tokens.getAccessToken(key));
+            assert.ok(first instanceof TokenResponseError, `got ${first}`);
+            const second = await rejection(tokens.getAccessToken(key));
+            assert.ok(second instanceof ReauthRequiredError, `got ${second}`);
+            assert.equal(second.reason, 'rotation_lost');
+            assert.equal(idp.counters.refreshRequests, 1, 'one request, never a second one with the same token');
+            assert.equal(idp.counters.reusedRefreshTokens, 0);
+            assert.equal(idp.counters.introspections, introspection ? 1 : 0);
+            assert.equal((await tokens.getGrant(key))?.reauthReason, 'rotation_lost');
+          } finally {
+            idp.faults.length = 0;
+          }
+        });
       });
     }
 
     it('a body that trickles in slower than requestTimeoutMs: a timeout, never a hang or a reuse', async () => {
-      const clock = createClock();
       const key = 'trickle';
-      const tokens = await connectedManager(idp, 'post', key, { now: clock.now, requestTimeoutMs: 300, refreshTimeoutMs: 2_000 });
-      try {
-        idp.resetCounters();
-        clock.advance(HOUR_MS);
-        idp.faults.push({ kind: 'trickle-response', msPerByte: 50 });
-        const error = await rejection(tokens.getAccessToken(key));
-        assert.ok(error instanceof ReauthRequiredError, `got ${error}`);
-        assert.equal(error.reason, 'rotation_lost');
-        assert.equal(idp.counters.refreshSuccesses, 1);
-        assert.equal(idp.counters.reusedRefreshTokens, 0);
-      } finally {
-        idp.faults.length = 0;
-        await tokens.close();
-      }
+      await withManager({ idp, connect: key, options: { requestTimeoutMs: 300, refreshTimeoutMs: 2_000 } }, async (tokens, clock) => {
+        try {
+          idp.resetCounters();
+          clock.advance(HOUR_MS);
+          idp.faults.push({ kind: 'trickle-response', msPerByte: 50 });
+          const error = await rejection(tokens.getAccessToken(key));
+          assert.ok(error instanceof ReauthRequiredError, `got ${error}`);
+          assert.equal(error.reason, 'rotation_lost');
+          assert.equal(idp.counters.refreshSuccesses, 1);
+          assert.equal(idp.counters.reusedRefreshTokens, 0);
+        } finally {
+          idp.faults.length = 0;
+        }
+      });
     });
   });
 }
@@ -82,9 +80,7 @@ describe('a garbled success the server never processed (answered by a proxy)', (
   after(() => idp.close());
 
   it('TokenResponseError, introspection says the token is active: the next call gets a token', async () => {
-    const clock = createClock();
-    const tokens = await connectedManager(idp, 'post', 'proxy', { now: clock.now, requestTimeoutMs: 1_000 });
-    try {
+    await withManager({ idp, connect: 'proxy', options: { requestTimeoutMs: 1_000 } }, async (tokens, clock) => {
       idp.resetCounters();
       clock.advance(HOUR_MS);
       idp.faults.push({ kind: 'respond', status: 200, body: 'x'.repeat(2 * 1024 * 1024) });
@@ -93,8 +89,6 @@ describe('a garbled success the server never processed (answered by a proxy)', (
       assert.equal(idp.counters.introspections, 1);
       assert.equal(idp.counters.refreshSuccesses, 1);
       assert.equal(idp.counters.reusedRefreshTokens, 0);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 });
