@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
-import { createTokenManager, type GrantInfo } from 'offline-tokens';
+import type { GrantInfo } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, createClock, managerOptions, rejection } from './support/harness.ts';
+import { connect, rejection, withManager } from './support/harness.ts';
 
 /** A Map store that counts how many entries its iterator handed out. */
 class CountingMap extends Map<string, unknown> {
@@ -24,10 +24,7 @@ describe('listGrants and getToken', () => {
   after(() => idp.close());
 
   it('getToken resolves the token with its type, expiry and scope, cached and refreshed', async () => {
-    const clock = createClock();
-    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, scope: 'email' }));
-    try {
-      await connect(tokens, idp, 'user-1');
+    await withManager({ idp, connect: 'user-1', options: { scope: 'email' } }, async (tokens, clock) => {
       const first = await tokens.getToken('user-1');
       assert.equal(first.tokenType, 'Bearer');
       assert.equal(first.expiresAt, clock.now() + 3_600_000);
@@ -48,14 +45,11 @@ describe('listGrants and getToken', () => {
       const forced = await tokens.getToken('user-1', { forceRefresh: true });
       assert.equal(idp.counters.refreshSuccesses, 2);
       assert.notEqual(forced.accessToken, second.accessToken);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('lists every grant as metadata, filtered by status', async () => {
-    const tokens = await createTokenManager(managerOptions(idp, 'post'));
-    try {
+    await withManager({ idp }, async (tokens) => {
       for (const key of ['a', 'b', 'c']) await connect(tokens, idp, key);
       await idp.revokeAllGrants();
       await rejection(tokens.getAccessToken('b', { forceRefresh: true }));
@@ -73,16 +67,12 @@ describe('listGrants and getToken', () => {
       assert.deepEqual(active.sort(), ['a', 'c']);
 
       await assert.rejects(tokens.listGrants({ status: 'dead' as never }).next(), { code: 'ERR_INVALID_OPTIONS' });
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('streams from the store: breaking early reads only what was needed; a signal stops it', async () => {
     const map = new CountingMap();
-    const tokens = await createTokenManager(managerOptions(idp, 'post', { store: new Keyv({ store: map }) }));
-    try {
-      await connect(tokens, idp, 'seed');
+    await withManager({ idp, connect: 'seed', options: { store: new Keyv({ store: map }) } }, async (tokens) => {
       const [storeKey, seed] = [...map.entries()].find(([k]) => k.includes('grant:'))!;
       const record = JSON.parse(JSON.parse(seed as string).value) as Record<string, unknown>;
       const total = 5_000;
@@ -109,8 +99,6 @@ describe('listGrants and getToken', () => {
       await listing.next();
       controller.abort(reason);
       await assert.rejects(listing.next(), (error) => error === reason);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 });
