@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
-import { createInProcessLock, createTokenManager, ReauthRequiredError, type TokenManagerEvents } from 'offline-tokens';
+import { createInProcessLock, ReauthRequiredError, type TokenManagerEvents } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, createClock, managerOptions, rejection } from './support/harness.ts';
+import { connect, rejection, withManager } from './support/harness.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -25,8 +25,7 @@ describe('keep-alive, bounded cache, grant lifetime', () => {
 
   it('evicts the least recently used grant beyond maxCachedGrants and re-reads it from the store', async () => {
     const map = new CountingMap();
-    const tokens = await createTokenManager(managerOptions(idp, 'post', { store: new Keyv({ store: map }), maxCachedGrants: 2 }));
-    try {
+    await withManager({ idp, options: { store: new Keyv({ store: map }), maxCachedGrants: 2 } }, async (tokens) => {
       for (const key of ['a', 'b', 'c']) await connect(tokens, idp, key);
       // The cache now holds b and c; a was evicted.
       const reads = map.reads;
@@ -37,54 +36,43 @@ describe('keep-alive, bounded cache, grant lifetime', () => {
       assert.equal(map.reads, reads + 1, 'the evicted grant is read from the store again');
       await tokens.getAccessToken('a');
       assert.equal(map.reads, reads + 1);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('rotates exactly the grants whose refresh token would lapse, once across two managers', async () => {
-    const clock = createClock();
-    const store = new Keyv();
-    const lock = createInProcessLock();
-    const options = managerOptions(idp, 'post', { store, lock, now: clock.now });
-    const first = await createTokenManager(options);
-    const second = await createTokenManager(options);
-    try {
-      await connect(first, idp, 'old');
-      clock.advance(5 * DAY_MS);
-      await connect(first, idp, 'young');
-      const a = first.startKeepAlive({ leadTimeMs: 2 * DAY_MS });
-      const b = second.startKeepAlive({ leadTimeMs: 2 * DAY_MS });
-      await Promise.all([a.ready, b.ready]);
-      assert.equal(b.size, 2, 'the second manager found both grants by scanning the store');
+    const options = { store: new Keyv(), lock: createInProcessLock() };
+    await withManager({ idp, options }, async (first, clock) => {
+      await withManager({ idp, clock, options }, async (second) => {
+        await connect(first, idp, 'old');
+        clock.advance(5 * DAY_MS);
+        await connect(first, idp, 'young');
+        const a = first.startKeepAlive({ leadTimeMs: 2 * DAY_MS });
+        const b = second.startKeepAlive({ leadTimeMs: 2 * DAY_MS });
+        await Promise.all([a.ready, b.ready]);
+        assert.equal(b.size, 2, 'the second manager found both grants by scanning the store');
 
-      clock.advance(7 * DAY_MS + 1); // day 12: 'old' lapses on day 14, 'young' on day 19
-      idp.resetCounters();
-      const [reportA, reportB] = await Promise.all([a.runDue(), b.runDue()]);
-      assert.equal(reportA.due + reportB.due, 2, 'each manager found only the old grant due');
-      assert.equal(idp.counters.refreshRequests, 1, 'one rotation across both managers');
-      assert.equal((await first.getGrant('old'))?.rotations, 1);
-      assert.equal((await first.getGrant('young'))?.rotations, 0);
-      assert.equal((await first.getGrant('old'))?.refreshExpiresAt, clock.now() + 14 * DAY_MS);
+        clock.advance(7 * DAY_MS + 1); // day 12: 'old' lapses on day 14, 'young' on day 19
+        idp.resetCounters();
+        const [reportA, reportB] = await Promise.all([a.runDue(), b.runDue()]);
+        assert.equal(reportA.due + reportB.due, 2, 'each manager found only the old grant due');
+        assert.equal(idp.counters.refreshRequests, 1, 'one rotation across both managers');
+        assert.equal((await first.getGrant('old'))?.rotations, 1);
+        assert.equal((await first.getGrant('young'))?.rotations, 0);
+        assert.equal((await first.getGrant('old'))?.refreshExpiresAt, clock.now() + 14 * DAY_MS);
 
-      idp.resetCounters();
-      assert.deepEqual(await a.runDue(), { due: 0, rotated: 0, dead: 0, failed: 0 }, 'nothing due right after');
-      clock.advance(5 * DAY_MS); // day 17: 'young' is due, 'old' not (rotated on day 12)
-      const report = await a.runDue();
-      assert.equal(report.due, 1);
-      assert.equal(idp.counters.refreshRequests, 1);
-      assert.equal((await first.getGrant('young'))?.rotations, 1);
-    } finally {
-      await first.close();
-      await second.close();
-    }
+        idp.resetCounters();
+        assert.deepEqual(await a.runDue(), { due: 0, rotated: 0, dead: 0, failed: 0 }, 'nothing due right after');
+        clock.advance(5 * DAY_MS); // day 17: 'young' is due, 'old' not (rotated on day 12)
+        const report = await a.runDue();
+        assert.equal(report.due, 1);
+        assert.equal(idp.counters.refreshRequests, 1);
+        assert.equal((await first.getGrant('young'))?.rotations, 1);
+      });
+    });
   });
 
   it('drops a dead grant from the schedule', async () => {
-    const clock = createClock();
-    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now }));
-    try {
-      await connect(tokens, idp, 'doomed');
+    await withManager({ idp, connect: 'doomed' }, async (tokens, clock) => {
       const keepAlive = tokens.startKeepAlive({ maxIdleMs: DAY_MS });
       await keepAlive.ready;
       await idp.revokeAllGrants();
@@ -92,21 +80,13 @@ describe('keep-alive, bounded cache, grant lifetime', () => {
       const report = await keepAlive.runDue();
       assert.equal(report.dead, 1);
       assert.equal(keepAlive.size, 0);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('warns before the absolute grant lifetime ends, then reports it expired without a request', async () => {
-    const clock = createClock();
-    const tokens = await createTokenManager(managerOptions(idp, 'post', {
-      now: clock.now,
-      maxGrantLifetimeMs: 30 * DAY_MS,
-      reauthWarningMs: 3 * DAY_MS,
-    }));
-    const warnings: Array<TokenManagerEvents['reauthSoon']> = [];
-    tokens.on('reauthSoon', (event) => warnings.push(event));
-    try {
+    await withManager({ idp, options: { maxGrantLifetimeMs: 30 * DAY_MS, reauthWarningMs: 3 * DAY_MS } }, async (tokens, clock) => {
+      const warnings: Array<TokenManagerEvents['reauthSoon']> = [];
+      tokens.on('reauthSoon', (event) => warnings.push(event));
       await connect(tokens, idp, 'mortal');
       const createdAt = (await tokens.getGrant('mortal'))!.createdAt;
       for (let day = 1; day <= 26; day++) {
@@ -123,8 +103,6 @@ describe('keep-alive, bounded cache, grant lifetime', () => {
       const error = await rejection(tokens.getAccessToken('mortal'));
       assert.ok(error instanceof ReauthRequiredError && error.reason === 'expired', `got ${error}`);
       assert.equal(idp.counters.refreshRequests, 0);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 });

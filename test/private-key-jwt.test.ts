@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
 import { CallbackError, ConfigurationError, ReauthRequiredError, createTokenManager } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, connectedManager, createClock, grantKey, managerOptions, rejection } from './support/harness.ts';
+import { connect, grantKey, managerOptions, rejection, withManager } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -21,10 +21,8 @@ describe('private_key_jwt', () => {
   after(() => idp.close());
 
   it('consents, rotates, survives an ambiguous failure through introspection, and revokes', async () => {
-    const clock = createClock();
     const store = new Keyv();
-    const tokens = await connectedManager(idp, 'private_key_jwt', 'jwt-user', { now: clock.now, store, requestTimeoutMs: 1_000 });
-    try {
+    await withManager({ idp, client: 'private_key_jwt', connect: 'jwt-user', options: { store, requestTimeoutMs: 1_000 } }, async (tokens, clock) => {
       assert.equal(idp.counters.codeExchanges, 1);
       assert.equal(idp.counters.introspections, 1, 'the consent probed introspection, authenticated by the assertion');
       const first = await tokens.getAccessToken('jwt-user');
@@ -51,15 +49,11 @@ describe('private_key_jwt', () => {
       const { revokedAtServer } = await tokens.revoke('jwt-user');
       assert.equal(revokedAtServer, true);
       assert.equal(idp.refreshTokenState(refreshToken), 'unknown', 'the server forgot the refresh token');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('processed, response lost: introspection with the assertion confirms the loss, no reuse', async () => {
-    const clock = createClock();
-    const tokens = await connectedManager(idp, 'private_key_jwt', 'jwt-lost', { now: clock.now, requestTimeoutMs: 1_000 });
-    try {
+    await withManager({ idp, client: 'private_key_jwt', connect: 'jwt-lost', options: { requestTimeoutMs: 1_000 } }, async (tokens, clock) => {
       clock.advance(HOUR_MS);
       idp.resetCounters();
       idp.faults.push({ kind: 'drop-after' });
@@ -67,36 +61,27 @@ describe('private_key_jwt', () => {
       assert.ok(error instanceof ReauthRequiredError && error.reason === 'rotation_lost', `got ${error}`);
       assert.ok(idp.counters.introspections >= 1);
       assert.equal(idp.counters.reusedRefreshTokens, 0);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('takes the key as a CryptoKey with a `kid` option', async () => {
     const { privateJwk } = idp.clients.privateKeyJwt;
     const cryptoKey = createPrivateKey({ key: privateJwk, format: 'jwk' }).toCryptoKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']) as CryptoKey;
-    const clock = createClock();
-    const tokens = await createTokenManager(managerOptions(idp, 'private_key_jwt', { now: clock.now, clientPrivateKey: cryptoKey, clientPrivateKeyId: privateJwk.kid }));
-    try {
-      await connect(tokens, idp, 'jwt-cryptokey');
+    const options = { clientPrivateKey: cryptoKey, clientPrivateKeyId: privateJwk.kid };
+    await withManager({ idp, client: 'private_key_jwt', connect: 'jwt-cryptokey', options }, async (tokens, clock) => {
       clock.advance(HOUR_MS);
       assert.ok(await tokens.getAccessToken('jwt-cryptokey'));
       assert.equal((await tokens.getGrant('jwt-cryptokey'))?.rotations, 1);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('a key the server does not know is refused at the code exchange (invalid_client)', async () => {
     const { privateKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
-    const tokens = await createTokenManager(managerOptions(idp, 'private_key_jwt', { clientPrivateKey: privateKey, clientPrivateKeyId: 'client-key-1' }));
-    try {
+    await withManager({ idp, client: 'private_key_jwt', options: { clientPrivateKey: privateKey, clientPrivateKeyId: 'client-key-1' } }, async (tokens) => {
       const error = await rejection(connect(tokens, idp, 'jwt-wrong-key'));
       assert.ok(error instanceof CallbackError && error.reason === 'exchange_failed', `got ${error}`);
       assert.equal((error.cause as { error?: string } | undefined)?.error, 'invalid_client');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('validates the options at creation, naming the option, never quoting the key', async () => {
