@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createTokenManager } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { createClock, managerOptions, type ClientKind } from './support/harness.ts';
+import { withManager, type ClientKind } from './support/harness.ts';
 
 describe('offline access flow against a real authorization server', () => {
   let idp: AuthorizationServer;
@@ -13,9 +12,7 @@ describe('offline access flow against a real authorization server', () => {
 
   for (const kind of ['basic', 'post', 'public', 'private_key_jwt'] as ClientKind[]) {
     it(`consents, stores the grant and refreshes it (${kind} client)`, async () => {
-      const clock = createClock();
-      const tokens = await createTokenManager(managerOptions(idp, kind, { now: clock.now, scope: 'email' }));
-      try {
+      await withManager({ idp, client: kind, options: { scope: 'email' } }, async (tokens, clock) => {
         const { url, state } = await tokens.startAuthorization({ key: `user-${kind}` });
         assert.equal(url.searchParams.get('prompt'), 'consent');
         assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
@@ -42,18 +39,12 @@ describe('offline access flow against a real authorization server', () => {
         assert.equal(idp.counters.refreshRequests, before + 1);
         assert.equal(await userinfoSubject(idp, second), 'test-user');
         assert.equal((await tokens.getGrant(`user-${kind}`))?.rotations, 1);
-      } finally {
-        await tokens.close();
-      }
+      });
     });
   }
 
   it('hands out a cached token without calling the server', async () => {
-    const clock = createClock();
-    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now }));
-    try {
-      const { url, state } = await tokens.startAuthorization({ key: 'cached' });
-      await tokens.completeAuthorization(await idp.consent(url), { state });
+    await withManager({ idp, connect: 'cached' }, async (tokens, clock) => {
       const before = idp.counters.refreshRequests;
       const tokensSeen = new Set<string>();
       for (let i = 0; i < 100; i++) {
@@ -66,9 +57,7 @@ describe('offline access flow against a real authorization server', () => {
       const aborted = AbortSignal.abort(new Error('caller gave up'));
       await assert.rejects(tokens.getAccessToken('cached', { signal: aborted }), (error) => error === aborted.reason);
       assert.equal(idp.counters.refreshRequests, before);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 });
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
 import { ReauthRequiredError, ServerUnavailableError } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connectedManager, rejection, grantKey } from './support/harness.ts';
+import { grantKey, rejection, withManager } from './support/harness.ts';
 
 describe('revoke', () => {
   let idp: AuthorizationServer;
@@ -14,8 +14,7 @@ describe('revoke', () => {
 
   it('revokes the refresh token at the server (RFC 7009), then deletes the grant', async () => {
     const store = new Keyv();
-    const tokens = await connectedManager(idp, 'basic', 'leaving', { store });
-    try {
+    await withManager({ idp, client: 'basic', connect: 'leaving', options: { store } }, async (tokens) => {
       const { refreshToken } = JSON.parse((await store.get(grantKey('leaving'))) as string) as { refreshToken: string };
       assert.equal(idp.refreshTokenState(refreshToken), 'active');
       idp.resetCounters();
@@ -26,21 +25,19 @@ describe('revoke', () => {
       const error = await rejection(tokens.getAccessToken('leaving'));
       assert.ok(error instanceof ReauthRequiredError && error.reason === 'no_grant');
       await tokens.revoke('leaving'); // revoking nothing is fine
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('deletes the grant even when the server cannot be reached, and says so', async () => {
-    const tokens = await connectedManager(idp, 'post', 'offline-revoke', { requestTimeoutMs: 1_000 });
-    try {
-      await idp.refuseConnections(1_500);
-      const error = await rejection(tokens.revoke('offline-revoke'));
-      assert.ok(error instanceof ServerUnavailableError, `got ${error}`);
-      assert.equal(await tokens.getGrant('offline-revoke'), undefined);
-    } finally {
-      await idp.listening();
-      await tokens.close();
-    }
+    await withManager({ idp, connect: 'offline-revoke', options: { requestTimeoutMs: 1_000 } }, async (tokens) => {
+      try {
+        await idp.refuseConnections(1_500);
+        const error = await rejection(tokens.revoke('offline-revoke'));
+        assert.ok(error instanceof ServerUnavailableError, `got ${error}`);
+        assert.equal(await tokens.getGrant('offline-revoke'), undefined);
+      } finally {
+        await idp.listening();
+      }
+    });
   });
 });

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
-import { createInProcessLock, createTokenManager } from 'offline-tokens';
+import { createInProcessLock } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, createClock, managerOptions, grantKey } from './support/harness.ts';
+import { connect, createClock, grantKey, withManager } from './support/harness.ts';
 
 /** Reads the refresh token stored for `key` straight from the Keyv, as a second process would. */
 async function storedRefreshToken(store: Keyv, key: string): Promise<string> {
@@ -26,11 +26,8 @@ describe('refresh token rotation', () => {
   });
 
   it('stores every rotated refresh token and never presents one twice', async () => {
-    const clock = createClock();
     const store = new Keyv();
-    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, store }));
-    try {
-      await connect(tokens, idp, 'rotating');
+    await withManager({ idp, connect: 'rotating', options: { store } }, async (tokens, clock) => {
       idp.resetCounters();
       const refreshTokens = [await storedRefreshToken(store, 'rotating')];
       const accessTokens = new Set<string>();
@@ -47,38 +44,27 @@ describe('refresh token rotation', () => {
       const info = await tokens.getGrant('rotating');
       assert.equal(info?.rotations, 6);
       assert.equal(info?.refreshExpiresAt, clock.now() + 14 * 86_400_000, 'sliding lifetime restarts at each rotation');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('a second manager on the same SQLite file resumes without a new login', async () => {
     const clock = createClock();
-    const sqlitePath = join(dir, 'tokens.sqlite');
-    const first = await createTokenManager(managerOptions(idp, 'basic', { now: clock.now, store: undefined, sqlitePath }));
-    await connect(first, idp, 'resumed');
-    const firstToken = await first.getAccessToken('resumed');
-    await first.close();
+    const options = { store: undefined, sqlitePath: join(dir, 'tokens.sqlite') };
+    const firstToken = await withManager({ idp, client: 'basic', clock, connect: 'resumed', options }, (first) => first.getAccessToken('resumed'));
 
     idp.resetCounters();
-    const second = await createTokenManager(managerOptions(idp, 'basic', { now: clock.now, store: undefined, sqlitePath }));
-    try {
+    await withManager({ idp, client: 'basic', clock, options }, async (second) => {
       assert.equal(await second.getAccessToken('resumed'), firstToken, 'the stored access token is reused');
       clock.advance(3_600_000);
       const refreshed = await second.getAccessToken('resumed');
       assert.notEqual(refreshed, firstToken);
       assert.equal(idp.counters.codeExchanges, 0, 'no new consent');
       assert.equal(idp.counters.refreshSuccesses, 1);
-    } finally {
-      await second.close();
-    }
+    });
   });
 
   it('runs exactly one refresh for 1,000 concurrent callers at expiry and keeps the grant alive', async () => {
-    const clock = createClock();
-    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now }));
-    try {
-      await connect(tokens, idp, 'crowd');
+    await withManager({ idp, connect: 'crowd' }, async (tokens, clock) => {
       idp.resetCounters();
       clock.advance(3_600_000);
       const results = await Promise.all(Array.from({ length: 1_000 }, () => tokens.getAccessToken('crowd')));
@@ -88,16 +74,11 @@ describe('refresh token rotation', () => {
       clock.advance(3_600_000);
       await tokens.getAccessToken('crowd');
       assert.equal(idp.counters.refreshSuccesses, 2, 'the grant is still alive');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('refreshes once in the background inside the refresh window, handing out the valid token meanwhile', async () => {
-    const clock = createClock();
-    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, refreshWindowMs: 60_000 }));
-    try {
-      await connect(tokens, idp, 'ahead');
+    await withManager({ idp, connect: 'ahead', options: { refreshWindowMs: 60_000 } }, async (tokens, clock) => {
       const original = await tokens.getAccessToken('ahead');
       idp.resetCounters();
       clock.advance(3_600_000 - 10_000); // 10 s before expiry: inside the window, still usable
@@ -107,40 +88,30 @@ describe('refresh token rotation', () => {
       await refreshed;
       assert.equal(idp.counters.refreshRequests, 1);
       assert.notEqual(await tokens.getAccessToken('ahead'), original);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('fences writes: a refresh that finishes after a new consent never overwrites the newer grant', async () => {
-    const clock = createClock();
     const store = new Keyv();
     // Two managers that do not share a lock: as if the refresher's lease had run out.
-    const refresher = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, store, lock: createInProcessLock() }));
-    const consenter = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, store, lock: createInProcessLock() }));
-    try {
-      await connect(refresher, idp, 'fenced');
-      clock.advance(3_600_000);
-      idp.faults.push({ kind: 'delay', ms: 300 });
-      const refreshing = refresher.getAccessToken('fenced');
-      await connect(consenter, idp, 'fenced'); // the user consents again meanwhile
-      const newer = await storedRefreshToken(store, 'fenced');
-      const served = await refreshing;
-      assert.equal(await storedRefreshToken(store, 'fenced'), newer, 'the new consent was not overwritten');
-      assert.equal(served, await consenter.getAccessToken('fenced'), 'the refresher adopted the newer grant');
-      assert.equal((await refresher.getGrant('fenced'))?.rotations, 0);
-    } finally {
-      await refresher.close();
-      await consenter.close();
-    }
+    await withManager({ idp, connect: 'fenced', options: { store, lock: createInProcessLock() } }, async (refresher, clock) => {
+      await withManager({ idp, clock, options: { store, lock: createInProcessLock() } }, async (consenter) => {
+        clock.advance(3_600_000);
+        idp.faults.push({ kind: 'delay', ms: 300 });
+        const refreshing = refresher.getAccessToken('fenced');
+        await connect(consenter, idp, 'fenced'); // the user consents again meanwhile
+        const newer = await storedRefreshToken(store, 'fenced');
+        const served = await refreshing;
+        assert.equal(await storedRefreshToken(store, 'fenced'), newer, 'the new consent was not overwritten');
+        assert.equal(served, await consenter.getAccessToken('fenced'), 'the refresher adopted the newer grant');
+        assert.equal((await refresher.getGrant('fenced'))?.rotations, 0);
+      });
+    });
   });
 
   it('keeps the old refresh token when the response carries none', async () => {
-    const clock = createClock();
     const store = new Keyv();
-    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, store }));
-    try {
-      await connect(tokens, idp, 'no-rotation');
+    await withManager({ idp, connect: 'no-rotation', options: { store } }, async (tokens, clock) => {
       const before = await storedRefreshToken(store, 'no-rotation');
       idp.faults.push({ kind: 'respond', status: 200, body: JSON.stringify({ access_token: 'plain-access-token', token_type: 'Bearer', expires_in: 3600 }) });
       clock.advance(3_600_000);
@@ -148,8 +119,6 @@ describe('refresh token rotation', () => {
       assert.equal(await storedRefreshToken(store, 'no-rotation'), before);
       clock.advance(3_600_000);
       assert.notEqual(await tokens.getAccessToken('no-rotation'), 'plain-access-token', 'the kept refresh token still works');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 });
