@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Keyv from 'keyv';
-import { createTokenManager, generateEncryptionKey, RecordError, type TokenManagerOptions } from 'offline-tokens';
+import { generateEncryptionKey, RecordError, type TokenManagerOptions } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, createClock, grantKey, managerOptions, rejection, type TestClock } from './support/harness.ts';
+import { connect, grantKey, rejection, withManager } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -20,61 +20,47 @@ describe('stored records and their owner', () => {
   });
   after(() => idp.close());
 
-  function options(store: Keyv, encrypted: boolean, acceptPlaintext = false, clock: TestClock = createClock()): TokenManagerOptions {
-    return managerOptions(idp, 'post', {
+  /** The store and (when `encrypted`) encryption options of a manager; `acceptPlaintext` while migrating. */
+  function options(store: Keyv, encrypted: boolean, acceptPlaintext = false): Partial<TokenManagerOptions> {
+    return {
       store,
-      now: clock.now,
       ...(encrypted ? { encryption: { keys: { k1: key }, currentKeyId: 'k1', acceptPlaintext } } : {}),
-    });
+    };
   }
 
   it('with encryption on, a plaintext pending consent is refused even while migrating: nothing exchanged, nothing stored', async () => {
     const store = new Keyv();
-    const plain = await createTokenManager(options(store, false));
-    const { url, state } = await plain.startAuthorization({ key: 'planted' });
-    await plain.close();
+    const { url, state } = await withManager({ idp, options: options(store, false) }, (plain) => plain.startAuthorization({ key: 'planted' }));
     const callback = await idp.consent(url);
-    const migrating = await createTokenManager(options(store, true, true));
-    try {
+    await withManager({ idp, options: options(store, true, true) }, async (migrating) => {
       const exchanges = idp.counters.codeExchanges;
       const error = await rejection(migrating.completeAuthorization(callback, { state }));
       assert.ok(error instanceof RecordError, `got ${error}`);
       assert.equal(idp.counters.codeExchanges, exchanges, 'the code was not exchanged');
       assert.equal(await store.get(grantKey('planted')), undefined);
-    } finally {
-      await migrating.close();
-    }
+    });
   });
 
   it('a plaintext grant is accepted only while migrating, and re-encrypted on its first read', async () => {
     const store = new Keyv();
-    const plain = await createTokenManager(options(store, false));
-    await connect(plain, idp, 'dave');
-    const accessToken = await plain.getAccessToken('dave');
-    await plain.close();
+    const accessToken = await withManager({ idp, connect: 'dave', options: options(store, false) }, (plain) => plain.getAccessToken('dave'));
 
-    const strict = await createTokenManager(options(store, true));
-    assert.ok(await rejection(strict.getAccessToken('dave')) instanceof RecordError, 'refused without acceptPlaintext');
-    const migrating = await createTokenManager(options(store, true, true));
-    assert.equal(await migrating.getAccessToken('dave'), accessToken);
-    await migrating.close();
-    const raw = (await store.get(grantKey('dave'))) as string;
-    assert.match(raw, /^\{"enc":1,"alg":"A256GCM","kid":"k1"/, 're-encrypted by the read');
-    for (const token of idp.issuedTokens) assert.ok(!raw.includes(token));
-    try {
+    await withManager({ idp, options: options(store, true) }, async (strict) => {
+      assert.ok(await rejection(strict.getAccessToken('dave')) instanceof RecordError, 'refused without acceptPlaintext');
+      await withManager({ idp, options: options(store, true, true) }, async (migrating) => {
+        assert.equal(await migrating.getAccessToken('dave'), accessToken);
+      });
+      const raw = (await store.get(grantKey('dave'))) as string;
+      assert.match(raw, /^\{"enc":1,"alg":"A256GCM","kid":"k1"/, 're-encrypted by the read');
+      for (const token of idp.issuedTokens) assert.ok(!raw.includes(token));
       assert.equal(await strict.getAccessToken('dave'), accessToken, 'now readable without acceptPlaintext');
-    } finally {
-      await strict.close();
-    }
+    });
   });
 
   for (const encrypted of [true, false]) {
     it(`a grant rolled back to a copy older than one this process saw is refused (${encrypted ? 'encrypted' : 'plain'} store): RecordError, no reuse`, async () => {
       const store = new Keyv();
-      const clock = createClock();
-      const tokens = await createTokenManager(options(store, encrypted, false, clock));
-      try {
-        await connect(tokens, idp, 'erin');
+      await withManager({ idp, connect: 'erin', options: options(store, encrypted) }, async (tokens, clock) => {
         clock.advance(HOUR_MS);
         await tokens.getAccessToken('erin');
         const older = await store.get(grantKey('erin'));
@@ -94,9 +80,7 @@ describe('stored records and their owner', () => {
         assert.equal((await tokens.getGrant('erin'))?.rotations, 0);
         clock.advance(HOUR_MS);
         assert.ok(await tokens.getAccessToken('erin'));
-      } finally {
-        await tokens.close();
-      }
+      });
     });
   }
 });
