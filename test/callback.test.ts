@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Keyv from 'keyv';
 import { CallbackError, ConfigurationError, createTokenManager, type TokenManager } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { managerOptions, rejection } from './support/harness.ts';
+import { managerOptions, rejection, withManager } from './support/harness.ts';
 
 describe('callback validation', () => {
   let idp: AuthorizationServer;
@@ -123,18 +124,15 @@ describe('callback validation', () => {
   });
 
   it('completes the callback in another manager (another process) sharing the store', async () => {
-    const options = managerOptions(idp, 'post');
-    const first = await createTokenManager(options);
-    const second = await createTokenManager({ ...options });
-    try {
-      const { url, state } = await first.startAuthorization({ key: 'elsewhere' });
-      const grant = await second.completeAuthorization(await idp.consent(url), { state });
-      assert.equal(grant.key, 'elsewhere');
-      assert.ok(await first.getAccessToken('elsewhere'));
-    } finally {
-      await first.close();
-      await second.close();
-    }
+    const store = new Keyv();
+    await withManager({ idp, options: { store } }, async (first) => {
+      await withManager({ idp, options: { store } }, async (second) => {
+        const { url, state } = await first.startAuthorization({ key: 'elsewhere' });
+        const grant = await second.completeAuthorization(await idp.consent(url), { state });
+        assert.equal(grant.key, 'elsewhere');
+        assert.ok(await first.getAccessToken('elsewhere'));
+      });
+    });
   });
 });
 

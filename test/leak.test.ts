@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import Keyv from 'keyv';
-import { createTokenManager, generateEncryptionKey, type TokenManager, type TokenManagerEventName } from 'offline-tokens';
+import { generateEncryptionKey, type TokenManager, type TokenManagerEventName } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, createClock, managerOptions, grantKey } from './support/harness.ts';
+import { connect, grantKey, withManager } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 const EVENTS: TokenManagerEventName[] = ['refreshed', 'refreshFailed', 'reauthRequired', 'reauthSoon', 'persistFailed', 'persisted'];
@@ -66,56 +66,56 @@ describe('no secret in errors, events or logs', () => {
   }
 
   it('runs the success and failure paths', async () => {
-    const clock = createClock();
     const store = new Keyv();
-    const options = managerOptions(idp, 'post', { now: clock.now, store, encryption: { keys: { k: encryptionKey }, currentKeyId: 'k' }, refreshTimeoutMs: 400 });
-    const tokens = await createTokenManager(options);
-    listen(tokens);
-    record(tokens);
-    await connect(tokens, idp, 'user');
-    record(await tokens.getGrant('user'));
-    clock.advance(HOUR_MS);
-    await tokens.getAccessToken('user');
-    await tokens.getAccessToken('user', { forceRefresh: true });
+    const options = { store, encryption: { keys: { k: encryptionKey }, currentKeyId: 'k' }, refreshTimeoutMs: 400 };
+    await withManager({ idp, options }, async (tokens, clock) => {
+      listen(tokens);
+      record(tokens);
+      await connect(tokens, idp, 'user');
+      record(await tokens.getGrant('user'));
+      clock.advance(HOUR_MS);
+      await tokens.getAccessToken('user');
+      await tokens.getAccessToken('user', { forceRefresh: true });
 
-    // Errors from the server, the network and bad responses.
-    for (const fault of [
-      { kind: 'respond', status: 401, body: '{"error":"invalid_client"}' },
-      { kind: 'respond', status: 200, body: '{"access_token":"x","token_type":"mac","expires_in":1}' },
-      { kind: 'mutate-response', mutate: (json: Record<string, unknown>) => ({ ...json, expires_in: 'never' }) },
-    ] as const) {
-      idp.faults.push(fault);
+      // Errors from the server, the network and bad responses.
+      for (const fault of [
+        { kind: 'respond', status: 401, body: '{"error":"invalid_client"}' },
+        { kind: 'respond', status: 200, body: '{"access_token":"x","token_type":"mac","expires_in":1}' },
+        { kind: 'mutate-response', mutate: (json: Record<string, unknown>) => ({ ...json, expires_in: 'never' }) },
+      ] as const) {
+        idp.faults.push(fault);
+        await attempt(tokens.getAccessToken('user', { forceRefresh: true }));
+      }
+      for (let i = 0; i < 30; i++) idp.faults.push({ kind: 'respond', status: 503 });
       await attempt(tokens.getAccessToken('user', { forceRefresh: true }));
-    }
-    for (let i = 0; i < 30; i++) idp.faults.push({ kind: 'respond', status: 503 });
-    await attempt(tokens.getAccessToken('user', { forceRefresh: true }));
-    idp.faults.length = 0;
+      idp.faults.length = 0;
 
-    // Callback errors: a replayed callback (code already used), a denied consent, garbage.
-    const { url, state } = await tokens.startAuthorization({ key: 'second' });
-    const callback = await idp.consent(url);
-    await tokens.completeAuthorization(callback, { state });
-    await attempt(tokens.completeAuthorization(callback, { state }));
-    const { url: url2, state: state2 } = await tokens.startAuthorization({ key: 'third' });
-    const callback2 = await idp.consent(url2);
-    await attempt(tokens.completeAuthorization(callback2.href.replace(/state=[^&]+/, 'state=forged'), { state: state2 }));
-    await attempt(tokens.completeAuthorization(callback2, { key: 'someone-else' }));
-    await attempt(tokens.completeAuthorization('not a url', { state: state2 }));
+      // Callback errors: a replayed callback (code already used), a denied consent, garbage.
+      const { url, state } = await tokens.startAuthorization({ key: 'second' });
+      const callback = await idp.consent(url);
+      await tokens.completeAuthorization(callback, { state });
+      await attempt(tokens.completeAuthorization(callback, { state }));
+      const { url: url2, state: state2 } = await tokens.startAuthorization({ key: 'third' });
+      const callback2 = await idp.consent(url2);
+      await attempt(tokens.completeAuthorization(callback2.href.replace(/state=[^&]+/, 'state=forged'), { state: state2 }));
+      await attempt(tokens.completeAuthorization(callback2, { key: 'someone-else' }));
+      await attempt(tokens.completeAuthorization('not a url', { state: state2 }));
 
-    // Records tampered with, and the rotation lost.
-    const raw = (await store.get(grantKey('second'))) as string;
-    await store.set(grantKey('copied'), raw);
-    await attempt(tokens.getAccessToken('copied'));
-    idp.faults.push({ kind: 'drop-after' });
-    await attempt(tokens.getAccessToken('second', { forceRefresh: true }));
-    await attempt(tokens.getAccessToken('second'));
+      // Records tampered with, and the rotation lost.
+      const raw = (await store.get(grantKey('second'))) as string;
+      await store.set(grantKey('copied'), raw);
+      await attempt(tokens.getAccessToken('copied'));
+      idp.faults.push({ kind: 'drop-after' });
+      await attempt(tokens.getAccessToken('second', { forceRefresh: true }));
+      await attempt(tokens.getAccessToken('second'));
 
-    // The grant revoked at the server, then revoked by the app.
-    await idp.revokeAllGrants();
-    await attempt(tokens.getAccessToken('user', { forceRefresh: true }));
-    await attempt(tokens.revoke('user'));
-    await tokens.close();
-    await attempt(tokens.getAccessToken('user'));
+      // The grant revoked at the server, then revoked by the app.
+      await idp.revokeAllGrants();
+      await attempt(tokens.getAccessToken('user', { forceRefresh: true }));
+      await attempt(tokens.revoke('user'));
+      await tokens.close();
+      await attempt(tokens.getAccessToken('user'));
+    });
   });
 
   it('leaks none of the secrets it handled', () => {
