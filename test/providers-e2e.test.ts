@@ -12,7 +12,7 @@ import { github, google } from 'offline-tokens/providers';
 import {
   startGitHubFake, startGoogleFake, startPlainOAuth2Server, startQuirkyOidcServer, QUIRKY_OIDC_PATHS, type FakeProvider,
 } from './support/fake-providers.ts';
-import { createClock, rejection, type TestClock } from './support/harness.ts';
+import { createClock, rejection, withManagerOptions, type TestClock } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -50,20 +50,16 @@ describe('a server whose metadata lives only at the trailing-slash URL, advertis
   after(() => quirky.close());
 
   it('default discovery fails with ServerUnavailableError on first need (the 301 is not followed); creating the manager made no request', async () => {
-    const tokens = await createTokenManager(optionsFor(quirky, clock));
-    try {
+    await withManagerOptions(optionsFor(quirky, clock), async (tokens) => {
       assert.equal(Object.values(quirky.counters.requests).reduce((a, b) => a + b, 0), 0, 'no request at creation');
       const error = await rejection(tokens.startAuthorization({ key: 'nobody' }));
       assert.ok(error instanceof ServerUnavailableError, String(error));
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('works through discoveryUrl: consent, rotations, and revoke() says the server was not asked', async () => {
     const discoveryUrl = `${quirky.issuer}/.well-known/openid-configuration/`;
-    const tokens = await createTokenManager(optionsFor(quirky, clock, { discoveryUrl }));
-    try {
+    await withManagerOptions(optionsFor(quirky, clock, { discoveryUrl }), async (tokens) => {
       await connect(tokens, quirky, 'alice');
       const first = await tokens.getAccessToken('alice');
       clock.advance(HOUR_MS);
@@ -76,25 +72,21 @@ describe('a server whose metadata lives only at the trailing-slash URL, advertis
       assert.equal(revokedAtServer, false, 'no revocation endpoint is known');
       assert.equal(quirky.counters.revocations, 0);
       assert.equal(stored?.rotations, 1);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('with its unadvertised endpoints given in `metadata`: revoke() revokes at the server and says so', async () => {
-    const tokens = await createTokenManager(optionsFor(quirky, clock, {
+    const options = optionsFor(quirky, clock, {
       discoveryUrl: `${quirky.issuer}/.well-known/openid-configuration/`,
       metadata: { revocation_endpoint: `${quirky.issuer}${QUIRKY_OIDC_PATHS.revocation}` },
-    }));
-    try {
+    });
+    await withManagerOptions(options, async (tokens) => {
       await connect(tokens, quirky, 'bob');
       const revocationsBefore = quirky.counters.revocations;
       assert.deepEqual(await tokens.revoke('bob'), { revokedAtServer: true });
       assert.equal(quirky.counters.revocations, revocationsBefore + 1);
       assert.equal(await tokens.getGrant('bob'), undefined);
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('introspection that answers active:false for every refresh token is not trusted: a 502 that never reached the server is retried, no rotation_lost', async () => {
@@ -105,8 +97,7 @@ describe('a server whose metadata lives only at the trailing-slash URL, advertis
       discoveryUrl: `${quirky.issuer}/.well-known/openid-configuration/`,
       metadata: { introspection_endpoint: `${quirky.issuer}${QUIRKY_OIDC_PATHS.introspection}` },
     });
-    const tokens = await createTokenManager(options);
-    try {
+    await withManagerOptions(options, async (tokens) => {
       await connect(tokens, quirky, 'carol');
       // The check after the consent: the server said "inactive" for a refresh token just issued.
       const state = JSON.parse((await store.get('quirky:server')) as string) as { introspectsRefreshTokens?: boolean };
@@ -123,16 +114,14 @@ describe('a server whose metadata lives only at the trailing-slash URL, advertis
       const introspectionsBefore = quirky.counters.introspections;
       const metadataPath = '/.well-known/openid-configuration/';
       const metadataFetchesBefore = quirky.counters.requests[metadataPath] ?? 0;
-      const other = await createTokenManager(options);
-      clock.advance(HOUR_MS);
-      quirky.faults.push({ kind: 'respond', status: 502, body: 'Bad Gateway' });
-      assert.ok(issuedBy(quirky, await other.getAccessToken('carol')));
-      assert.equal(quirky.counters.introspections, introspectionsBefore);
-      assert.equal(quirky.counters.requests[metadataPath] ?? 0, metadataFetchesBefore, 'the metadata cached in the store was used');
-      await other.close();
-    } finally {
-      await tokens.close();
-    }
+      await withManagerOptions(options, async (other) => {
+        clock.advance(HOUR_MS);
+        quirky.faults.push({ kind: 'respond', status: 502, body: 'Bad Gateway' });
+        assert.ok(issuedBy(quirky, await other.getAccessToken('carol')));
+        assert.equal(quirky.counters.introspections, introspectionsBefore);
+        assert.equal(quirky.counters.requests[metadataPath] ?? 0, metadataFetchesBefore, 'the metadata cached in the store was used');
+      });
+    });
   });
 });
 
@@ -154,8 +143,7 @@ describe('GitHub (no discovery, no ID token, errors answered with HTTP 200), thr
   }
 
   it('full flow: consent without openid, rotations every 8 hours, the token works at /user, no refresh token presented twice', async () => {
-    const tokens = await createTokenManager(githubOptions());
-    try {
+    await withManagerOptions(githubOptions(), async (tokens) => {
       const url = await connect(tokens, gh, 'dev');
       assert.equal(url.searchParams.get('prompt'), null);
       assert.equal(url.searchParams.get('nonce'), null);
@@ -172,14 +160,11 @@ describe('GitHub (no discovery, no ID token, errors answered with HTTP 200), thr
       const info = await tokens.getGrant('dev');
       assert.equal(info?.rotations, 3);
       assert.ok(info !== undefined && info.refreshExpiresAt > clock.now() + 150 * 24 * HOUR_MS, 'refresh_token_expires_in was read');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('a refresh token GitHub refuses with HTTP 200 + bad_refresh_token is a dead grant (ReauthRequiredError), asked once', async () => {
-    const tokens = await createTokenManager(githubOptions());
-    try {
+    await withManagerOptions(githubOptions(), async (tokens) => {
       await connect(tokens, gh, 'gone');
       gh.revokeAllGrants();
       clock.advance(8 * HOUR_MS);
@@ -189,9 +174,7 @@ describe('GitHub (no discovery, no ID token, errors answered with HTTP 200), thr
       assert.equal(error.reason, 'invalid_grant');
       await rejection(tokens.getAccessToken('gone'));
       assert.equal(gh.counters.refreshRequests, requestsBefore + 1, 'never asked again');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 });
 
@@ -205,9 +188,8 @@ describe('Google-style offline access, through the google preset', () => {
 
   it('asks with access_type=offline + prompt=consent (never offline_access), refreshes without rotation, revokes', async () => {
     const store = new Keyv();
-    const tokens = await createTokenManager(optionsFor(g, clock, { ...google(), issuer: g.issuer, store, namespace: 'g' }));
     const storedRefreshToken = async (): Promise<string> => (JSON.parse((await store.get('g:grant:gina')) as string) as { refreshToken: string }).refreshToken;
-    try {
+    await withManagerOptions(optionsFor(g, clock, { ...google(), issuer: g.issuer, store, namespace: 'g' }), async (tokens) => {
       const url = await connect(tokens, g, 'gina');
       const refreshToken = await storedRefreshToken();
       assert.equal(url.searchParams.get('access_type'), 'offline');
@@ -223,22 +205,17 @@ describe('Google-style offline access, through the google preset', () => {
       assert.equal(await storedRefreshToken(), refreshToken, 'Google refresh tokens do not rotate: the one from the consent is kept');
       assert.equal(g.refreshTokenState(refreshToken), 'active');
       assert.deepEqual(await tokens.revoke('gina'), { revokedAtServer: true });
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('the default offlineAccess (the offline_access scope) is refused by Google: the callback reports invalid_scope', async () => {
-    const tokens = await createTokenManager(optionsFor(g, clock));
-    try {
+    await withManagerOptions(optionsFor(g, clock), async (tokens) => {
       const { url, state } = await tokens.startAuthorization({ key: 'refused' });
       const error = await rejection(tokens.completeAuthorization(await g.consent(url), { state }));
       assert.ok(error instanceof CallbackError, String(error));
       assert.equal(error.reason, 'authorization_error');
       assert.equal(error.error, 'invalid_scope');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 });
 
@@ -252,8 +229,7 @@ describe('plain OAuth 2.0 (RFC 8414 metadata, no ID token), and two providers sh
   after(() => Promise.all([plain.close(), quirky.close()]));
 
   it("discovery 'oauth2' + openid: false: full flow with rotation; its introspection knows refresh tokens and is trusted after a lost answer", async () => {
-    const tokens = await createTokenManager(optionsFor(plain, clock, { discovery: 'oauth2', openid: false, offlineAccess: 'none' }));
-    try {
+    await withManagerOptions(optionsFor(plain, clock, { discovery: 'oauth2', openid: false, offlineAccess: 'none' }), async (tokens) => {
       const url = await connect(tokens, plain, 'pat');
       assert.doesNotMatch(url.searchParams.get('scope') ?? '', /openid/);
       clock.advance(HOUR_MS);
@@ -264,68 +240,59 @@ describe('plain OAuth 2.0 (RFC 8414 metadata, no ID token), and two providers sh
       const error = await rejection(tokens.getAccessToken('pat'));
       assert.ok(error instanceof ReauthRequiredError && error.reason === 'rotation_lost', String(error));
       assert.equal(plain.counters.reusedRefreshTokens, 0, 'the rotated-away token was not presented again');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('two providers, one store, one user key: each manager keeps its own grant and sends only its own tokens', async () => {
     const store = new Keyv();
-    const a = await createTokenManager(optionsFor(plain, clock, { store, discovery: 'oauth2', openid: false, offlineAccess: 'none' }));
-    const b = await createTokenManager(optionsFor(quirky, clock, { store, discoveryUrl: `${quirky.issuer}/.well-known/openid-configuration/` }));
-    try {
-      await connect(a, plain, 'same-user');
-      await connect(b, quirky, 'same-user');
-      for (let round = 0; round < 2; round++) {
-        clock.advance(HOUR_MS);
-        assert.ok(issuedBy(plain, await a.getAccessToken('same-user')));
-        assert.ok(issuedBy(quirky, await b.getAccessToken('same-user')));
-      }
-      for (const fake of [plain, quirky]) {
-        assert.deepEqual(fake.counters.refreshErrors, {}, 'no foreign refresh token was presented');
-        assert.equal(fake.counters.reusedRefreshTokens, 0);
-      }
-      // A re-consent at B leaves A's grant alone.
-      const before = await a.getGrant('same-user');
-      await connect(b, quirky, 'same-user');
-      assert.deepEqual(await a.getGrant('same-user'), before);
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
+    await withManagerOptions(optionsFor(plain, clock, { store, discovery: 'oauth2', openid: false, offlineAccess: 'none' }), async (a) => {
+      await withManagerOptions(optionsFor(quirky, clock, { store, discoveryUrl: `${quirky.issuer}/.well-known/openid-configuration/` }), async (b) => {
+        await connect(a, plain, 'same-user');
+        await connect(b, quirky, 'same-user');
+        for (let round = 0; round < 2; round++) {
+          clock.advance(HOUR_MS);
+          assert.ok(issuedBy(plain, await a.getAccessToken('same-user')));
+          assert.ok(issuedBy(quirky, await b.getAccessToken('same-user')));
+        }
+        for (const fake of [plain, quirky]) {
+          assert.deepEqual(fake.counters.refreshErrors, {}, 'no foreign refresh token was presented');
+          assert.equal(fake.counters.reusedRefreshTokens, 0);
+        }
+        // A re-consent at B leaves A's grant alone.
+        const before = await a.getGrant('same-user');
+        await connect(b, quirky, 'same-user');
+        assert.deepEqual(await a.getGrant('same-user'), before);
+      });
+    });
   });
 
   it("in one shared namespace (namespace: ''), a record of another provider is never used: RecordError, nothing sent", async () => {
     const store = new Keyv();
-    const a = await createTokenManager(optionsFor(plain, clock, { store, namespace: '', discovery: 'oauth2', openid: false, offlineAccess: 'none' }));
-    const b = await createTokenManager(optionsFor(quirky, clock, { store, namespace: '', discoveryUrl: `${quirky.issuer}/.well-known/openid-configuration/` }));
-    try {
-      await connect(a, plain, 'shared');
-      const requestsBefore = quirky.counters.refreshRequests;
-      const error = await rejection(b.getAccessToken('shared', { forceRefresh: true }));
-      assert.equal((error as { code?: string }).code, 'ERR_BAD_RECORD', String(error));
-      assert.equal(quirky.counters.refreshRequests, requestsBefore, "provider A's refresh token never reached provider B");
-    } finally {
-      await Promise.all([a.close(), b.close()]);
-    }
+    await withManagerOptions(optionsFor(plain, clock, { store, namespace: '', discovery: 'oauth2', openid: false, offlineAccess: 'none' }), async (a) => {
+      await withManagerOptions(optionsFor(quirky, clock, { store, namespace: '', discoveryUrl: `${quirky.issuer}/.well-known/openid-configuration/` }), async (b) => {
+        await connect(a, plain, 'shared');
+        const requestsBefore = quirky.counters.refreshRequests;
+        const error = await rejection(b.getAccessToken('shared', { forceRefresh: true }));
+        assert.equal((error as { code?: string }).code, 'ERR_BAD_RECORD', String(error));
+        assert.equal(quirky.counters.refreshRequests, requestsBefore, "provider A's refresh token never reached provider B");
+      });
+    });
   });
 
   it('a worker started while the server is down serves a stored, valid access token with 0 requests', async () => {
     const store = new Keyv();
     const options = optionsFor(plain, clock, { store, discovery: 'oauth2', openid: false, offlineAccess: 'none' });
-    const first = await createTokenManager(options);
-    await connect(first, plain, 'cold');
-    const token = await first.getAccessToken('cold');
-    await first.close();
+    const token = await withManagerOptions(options, async (first) => {
+      await connect(first, plain, 'cold');
+      return first.getAccessToken('cold');
+    });
     const total = (): number => Object.values(plain.counters.requests).reduce((x, y) => x + y, 0);
     const requestsBefore = total();
     // The same configuration, its server unreachable: the stored token is served without asking.
-    const down = await createTokenManager({ ...options, fetch: async () => { throw new TypeError('fetch failed'); } });
-    try {
+    await withManagerOptions({ ...options, fetch: async () => { throw new TypeError('fetch failed'); } }, async (down) => {
       assert.equal(await down.getAccessToken('cold'), token);
       assert.equal(total(), requestsBefore, '0 requests to the authorization server');
-    } finally {
-      await down.close();
-    }
+    });
   });
 });
 

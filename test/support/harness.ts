@@ -91,10 +91,26 @@ export interface ManagerFixture {
  */
 export async function withManager<T>(fixture: ManagerFixture, fn: (tokens: TokenManager, clock: TestClock) => Promise<T>): Promise<T> {
   const clock = fixture.clock ?? createClock();
-  const tokens = await createTokenManager(managerOptions(fixture.idp, fixture.client ?? 'post', { now: clock.now, ...fixture.options }));
-  try {
+  const options = managerOptions(fixture.idp, fixture.client ?? 'post', { now: clock.now, ...fixture.options });
+  return withManagerOptions(options, async (tokens) => {
     if (fixture.connect !== undefined) await connect(tokens, fixture.idp, fixture.connect);
-    return await fn(tokens, clock);
+    return fn(tokens, clock);
+  });
+}
+
+/**
+ * Runs `fn` with a manager created from complete `options` and closes the manager afterwards, whatever
+ * `fn` does: {@link withManager} for servers other than the test server (the fake providers).
+ *
+ * @example
+ * await withManagerOptions(optionsFor(fake, clock), async (tokens) => {
+ *   assert.ok(await tokens.getAccessToken('alice'));
+ * });
+ */
+export async function withManagerOptions<T>(options: TokenManagerOptions, fn: (tokens: TokenManager) => Promise<T>): Promise<T> {
+  const tokens = await createTokenManager(options);
+  try {
+    return await fn(tokens);
   } finally {
     await tokens.close();
   }
