@@ -49,7 +49,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The CLI is a user of the package: it sees only the public entry points.
   cli: ['index.ts', 'redis.ts', 'postgres.ts'],
   telemetry: ['errors.ts', 'util', 'refresh'],
-  'manager.ts': ['errors.ts', 'util', 'grant', 'oauth', 'locks', 'storage', 'scheduling', 'consent', 'refresh', 'events.ts', 'options.ts', 'resolve-options.ts'],
+  // manager/: what the face stands on (its parts wired together, the calls beside handing out tokens).
+  manager: ['errors.ts', 'util', 'grant', 'oauth', 'locks', 'storage', 'scheduling', 'refresh', 'events.ts', 'resolve-options.ts'],
+  'manager.ts': ['errors.ts', 'util', 'grant', 'oauth', 'locks', 'storage', 'scheduling', 'consent', 'refresh', 'events.ts', 'options.ts', 'resolve-options.ts', 'manager'],
 };
 
 test('src has no import cycles', () => {
