@@ -19,7 +19,7 @@ import { revokeGrant, type RevokeContext, type RevokeResult } from './consent/re
 import type { ResolvedOptions } from './resolve-options.ts';
 import type { CacheEntry, GrantCache } from './refresh/cache.ts';
 import { raceSignal, throwIfAborted, withEitherSignal } from './util/abort.ts';
-import { ManagerBase } from './manager/base.ts';
+import { assertOpen, ManagerBase, resourceToken } from './manager/base.ts';
 import { isPlainRead, validateKey, type GetAccessTokenOptions, type ManagerParts } from './manager/calls.ts';
 
 export type { GetAccessTokenOptions, ListGrantsOptions, ManagerParts } from './manager/calls.ts';
@@ -66,7 +66,7 @@ export class TokenManager extends ManagerBase {
    * ```
    */
   async startAuthorization(options: StartAuthorizationOptions): Promise<AuthorizationRequest> {
-    this.assertOpen();
+    assertOpen(this.closing.signal);
     validateKey(options?.key);
     throwIfAborted(options.signal);
     return withEitherSignal(options.signal, this.closing.signal, (either) => startAuthorization(this.#auth, options, either!));
@@ -90,7 +90,7 @@ export class TokenManager extends ManagerBase {
    * ```
    */
   async completeAuthorization(callbackUrl: string | URL, options: CompleteAuthorizationOptions): Promise<GrantInfo> {
-    this.assertOpen();
+    assertOpen(this.closing.signal);
     const { state, key, signal } = options ?? {};
     if (state !== undefined && (typeof state !== 'string' || state.length === 0)) {
       throw new ConfigurationError('Expected `state` to be the non-empty string `startAuthorization` returned');
@@ -131,7 +131,7 @@ export class TokenManager extends ManagerBase {
   }
 
   async #getAccessTokenSlow(key: string, options: GetAccessTokenOptions): Promise<string> {
-    if (options.resource !== undefined) return (await this.resourceToken(key, options)).accessToken;
+    if (options.resource !== undefined) return (await resourceToken(this.resources, this.closing.signal, key, options)).accessToken;
     return (await this.#entrySlow(key, options)).grant.accessToken;
   }
 
@@ -158,7 +158,7 @@ export class TokenManager extends ManagerBase {
 
   async #getTokenSlow(key: string, options: GetAccessTokenOptions): Promise<TokenResult> {
     if (options.resource !== undefined) {
-      const { accessToken, expiresAt, scope } = await this.resourceToken(key, options);
+      const { accessToken, expiresAt, scope } = await resourceToken(this.resources, this.closing.signal, key, options);
       return { accessToken, tokenType: this.#dpop ? 'DPoP' : 'Bearer', expiresAt, scope: scope ?? '' };
     }
     return (await this.#entrySlow(key, options)).result;
@@ -167,7 +167,7 @@ export class TokenManager extends ManagerBase {
 
   async #entrySlow(key: string, options: GetAccessTokenOptions): Promise<CacheEntry> {
     validateKey(key);
-    this.assertOpen();
+    assertOpen(this.closing.signal);
     throwIfAborted(options.signal);
     const force = options.forceRefresh === true;
     const entry = this.#cache.get(key);
@@ -196,7 +196,7 @@ export class TokenManager extends ManagerBase {
    */
   async revoke(key: string, options: { signal?: AbortSignal } = {}): Promise<RevokeResult> {
     validateKey(key);
-    this.assertOpen();
+    assertOpen(this.closing.signal);
     const result = await withEitherSignal(options.signal, this.closing.signal, (either) => revokeGrant(this.#revoke, key, either));
     this.log?.info({ key, revokedAtServer: result.revokedAtServer }, 'offline-tokens: grant revoked');
     return result;

@@ -36,7 +36,7 @@ export abstract class ManagerBase {
     this.parts = parts;
     this.store = parts.store;
     this.log = options.logger;
-    const emit = this.emit.bind(this);
+    const emit = this.#emit.bind(this);
     this.#watch = new GrantWatch({
       now: options.now,
       store: parts.store,
@@ -56,15 +56,6 @@ export abstract class ManagerBase {
     // An 'error' event never exists: failures are 'refreshFailed', so a missing listener cannot crash.
   }
 
-  /** An access token for one API (RFC 8707), cached per grant and resource; refreshed through the grant's one transaction. */
-  protected async resourceToken(key: string, options: GetAccessTokenOptions): Promise<ResourceToken> {
-    validateKey(key);
-    this.assertOpen();
-    throwIfAborted(options.signal);
-    const token = this.resources.get(key, normalizeResource(options.resource!), options.forceRefresh === true);
-    return 'accessToken' in token ? token : raceSignal(token, options.signal);
-  }
-
   /**
    * Every grant in the store, as metadata (no token), streamed from the store's iterator: usable with
    * any number of grants, never all loaded at once. A grant held in memory because the store refused
@@ -79,7 +70,7 @@ export abstract class ManagerBase {
    * ```
    */
   async *listGrants(options: ListGrantsOptions = {}): AsyncGenerator<GrantInfo, void, undefined> {
-    this.assertOpen();
+    assertOpen(this.closing.signal);
     const { status, signal } = options;
     if (status !== undefined && !GRANT_STATUSES.includes(status)) {
       throw new ConfigurationError("Expected `status` to be 'active' or 'reauth_required'");
@@ -113,7 +104,7 @@ export abstract class ManagerBase {
    */
   async dpopProof(key: string, request: DPoPProofRequest & { signal?: AbortSignal }): Promise<string> {
     validateKey(key);
-    this.assertOpen();
+    assertOpen(this.closing.signal);
     const grant = this.source.held(key) ?? this.source.cache.get(key)?.grant ?? await this.store.getGrant(key, request.signal);
     if (grant === undefined) throw new ReauthRequiredError(key, 'no_grant');
     if (grant.dpopKey === undefined) throw new ConfigurationError('The grant has no DPoP key: it was made without the `dpop` option');
@@ -133,7 +124,7 @@ export abstract class ManagerBase {
    */
   async getGrant(key: string, options: { signal?: AbortSignal } = {}): Promise<GrantInfo | undefined> {
     validateKey(key);
-    this.assertOpen();
+    assertOpen(this.closing.signal);
     const grant = this.source.held(key) ?? await this.store.getGrant(key, options.signal);
     return grant === undefined ? undefined : toGrantInfo(grant);
   }
@@ -169,7 +160,7 @@ export abstract class ManagerBase {
    * ```
    */
   startKeepAlive(options: KeepAliveOptions = {}): KeepAlive {
-    this.assertOpen();
+    assertOpen(this.closing.signal);
     return this.#watch.startKeepAlive(options);
   }
 
@@ -179,15 +170,25 @@ export abstract class ManagerBase {
   }
 
   /** Emits an event; a throwing listener is ignored. */
-  protected emit<E extends TokenManagerEventName>(event: E, payload: TokenManagerEvents[E]): void {
+  #emit<E extends TokenManagerEventName>(event: E, payload: TokenManagerEvents[E]): void {
     try {
       this.#events.emit(event, payload);
     } catch {
       // A throwing listener must not break a refresh.
     }
   }
+}
 
-  protected assertOpen(): void {
-    if (this.closing.signal.aborted) throw new ClosedError();
-  }
+/** An access token for one API (RFC 8707), cached per grant and resource; refreshed through the grant's one transaction. */
+export async function resourceToken(resources: ResourceTokens, closing: AbortSignal, key: string, options: GetAccessTokenOptions): Promise<ResourceToken> {
+  validateKey(key);
+  assertOpen(closing);
+  throwIfAborted(options.signal);
+  const token = resources.get(key, normalizeResource(options.resource!), options.forceRefresh === true);
+  return 'accessToken' in token ? token : raceSignal(token, options.signal);
+}
+
+/** Throws {@link ClosedError} once the manager is closed. @internal */
+export function assertOpen(closing: AbortSignal): void {
+  if (closing.aborted) throw new ClosedError();
 }
