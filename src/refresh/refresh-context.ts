@@ -9,13 +9,16 @@ import type { ServerConnection } from '../oauth/server.ts';
 import type { GrantStore } from '../storage/grant-store.ts';
 import type { TokenManagerEvents } from '../events.ts';
 import type { Logger } from '../util/log.ts';
+import type { Clock } from '../util/clock.ts';
 import type { RefreshObserver } from './observer.ts';
 import type { Unpersisted } from './write-behind.ts';
 
 /** The settings the refresh transaction follows (a subset of the manager's options). @internal */
 export interface RefreshPolicy {
-  /** Clock, epoch ms. */
+  /** Clock, epoch ms (`clock.wallMs`): decisions. */
   now: () => number;
+  /** The one clock: `monotonicMs` for deadlines. */
+  clock: Clock;
   refreshWindowMs: number;
   refreshTokenLifetimeMs: number;
   maxGrantLifetimeMs: number;

@@ -55,16 +55,17 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
       }
     }
   })().catch(() => {});
-  const waitStartedAt = performance.now();
+  const { clock } = ctx.policy;
+  const waitStartedAt = clock.monotonicMs();
   try {
     return await ctx.lock.withLock(key, (lease) => {
       acquired = true;
-      ctx.log?.debug({ key, lockWaitMs: Math.round(performance.now() - waitStartedAt) }, 'offline-tokens: grant lock acquired');
+      ctx.log?.debug({ key, lockWaitMs: Math.round(clock.monotonicMs() - waitStartedAt) }, 'offline-tokens: grant lock acquired');
       return refreshUnderLock(ctx, key, request, lease);
     }, { signal: waiting.signal });
   } catch (error) {
     if (adopted !== undefined && !acquired) {
-      ctx.log?.info({ key, rotations: adopted.rotations, lockWaitMs: Math.round(performance.now() - waitStartedAt) }, 'offline-tokens: adopted the grant another process rotated while waiting for the lock');
+      ctx.log?.info({ key, rotations: adopted.rotations, lockWaitMs: Math.round(clock.monotonicMs() - waitStartedAt) }, 'offline-tokens: adopted the grant another process rotated while waiting for the lock');
       return { grant: adopted, refreshed: false };
     }
     if (error instanceof PersistFailed) return { unpersisted: error.unpersisted, error: error.storeError };
@@ -104,7 +105,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   const deadlineMs = policy.refreshTimeoutMs;
 
   const startedAt = policy.now();
-  const attemptsEndAt = performance.now() + deadlineMs;
+  const attemptsEndAt = policy.clock.monotonicMs() + deadlineMs;
   const marked = await store.setGrant({ ...stored, refreshStartedAt: startedAt }, lease.signal, { refreshToken: stored.refreshToken });
   if (!marked.ok) return adoptNewer(key, marked);
 
@@ -135,7 +136,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
       retries: policy.maxRetries,
       minDelayMs: policy.retryMinDelayMs,
       signal: lease.signal,
-      now: policy.now,
+      clock: policy.clock,
       onTransient: async (failure) => {
         ctx.log?.warn({ key, status: failure.status, retryAfterMs: failure.retryAfterMs, mayHaveReachedServer: failure.mayHaveReachedServer, timedOut: failure.timedOut }, 'offline-tokens: refresh attempt failed transiently; retrying');
         if (!failure.mayHaveReachedServer) return;
@@ -147,7 +148,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
         let status = await introspect(ctx.server, ctx.policy, oauth, stored.refreshToken, lease.signal);
         for (let attempt = 0; status === 'unavailable'; attempt++) {
           const delayMs = backoffDelayMs({ minMs: policy.retryMinDelayMs, maxMs: policy.retryMinDelayMs * 64 }, attempt);
-          if (performance.now() + delayMs > attemptsEndAt) {
+          if (policy.clock.monotonicMs() + delayMs > attemptsEndAt) {
             throw new ServerUnavailableError('Could not ask the authorization server whether a failed refresh went through');
           }
           await sleep(delayMs, lease.signal);
