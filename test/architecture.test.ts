@@ -110,3 +110,17 @@ test('no module statically imports node:sqlite (it warns on Node 22 for every us
     assert.doesNotMatch(text, /^import (?!type )[^;]*'node:sqlite'/m, file);
   }
 });
+
+test('manager/ is seen only by manager.ts (the face stands on it; nothing below reaches up)', () => {
+  for (const [file, imports] of graph) {
+    if (room(file) === 'manager' || file === 'manager.ts') continue;
+    for (const target of imports) assert.notEqual(room(target), 'manager', `${file} → ${target}`);
+  }
+});
+
+test('no file in src/ is over 250 lines (one concept per file)', () => {
+  const long = [...graph.keys()]
+    .map((file) => ({ file, lines: readFileSync(join(SRC, file), 'utf8').split('\n').length - 1 }))
+    .filter(({ lines }) => lines > 250);
+  assert.deepEqual(long, []);
+});
