@@ -45,8 +45,8 @@ export async function createTokenManager(options: TokenManagerOptions & { signal
 
 /** The store and lock of `options`, defaults filled in; `close` closes only what was opened here. */
 function openStorage(options: ResolvedOptions): Omit<ManagerParts, 'server'> {
-  const sqlite = options.store === undefined ? new SqliteStore({ path: options.sqlitePath }) : undefined;
-  const lock: GrantLock = options.lock ?? (sqlite !== undefined ? createSqliteLock({ database: sqlite.database }) : createInProcessLock());
+  const sqlite = options.store === undefined ? new SqliteStore({ path: options.sqlitePath, clock: options.clock }) : undefined;
+  const lock: GrantLock = options.lock ?? (sqlite !== undefined ? createSqliteLock({ database: sqlite.database, clock: options.clock }) : createInProcessLock());
   const keyv = options.store ?? new Keyv({ store: sqlite });
   const store = new GrantStore(keyv, {
     operationTimeoutMs: options.storeTimeoutMs,

@@ -38,3 +38,4 @@ export type { RevokeResult } from './consent/revoke.ts';
 export type { KeepAlive, KeepAliveOptions, KeepAliveReport } from './scheduling/keep-alive.ts';
 export type { Fetch } from './oauth/http.ts';
 export type { Logger } from './util/log.ts';
+export type { Clock } from './util/clock.ts';

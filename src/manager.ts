@@ -3,7 +3,6 @@
  * Parts are built by the composition root (`defaults.ts`); the refresh itself is `refresh/`.
  * @module
  */
-import { EventEmitter } from 'node:events';
 import {
   completeAuthorization,
   startAuthorization,
@@ -12,121 +11,48 @@ import {
   type CompleteAuthorizationOptions,
   type StartAuthorizationOptions,
 } from './consent/authorization.ts';
-import { ClosedError, ConfigurationError, ReauthRequiredError, type TokenManagerError } from './errors.ts';
-import { createDPoPProof, type DPoPProofRequest } from './grant/dpop-key.ts';
-import type { TokenManagerEventName, TokenManagerEvents } from './events.ts';
+import { ClosedError, ConfigurationError } from './errors.ts';
 import { tokenState } from './grant/expiry.ts';
-import { toGrantInfo, type Grant, type GrantInfo, type GrantStatus } from './grant/grant.ts';
+import { toGrantInfo, type GrantInfo } from './grant/grant.ts';
 import type { TokenResult } from './grant/token.ts';
-import type { GrantLock } from './locks/lock.ts';
 import { revokeGrant, type RevokeContext, type RevokeResult } from './consent/revoke.ts';
-import type { ServerConnection } from './oauth/server.ts';
 import type { ResolvedOptions } from './resolve-options.ts';
 import type { CacheEntry, GrantCache } from './refresh/cache.ts';
-import type { RefreshObserver } from './refresh/observer.ts';
-import { TokenSource } from './refresh/token-source.ts';
-import { ResourceTokens } from './refresh/resource-tokens.ts';
-import type { ResourceToken } from './refresh/transaction.ts';
-import { normalizeResource } from './grant/resource.ts';
-import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './scheduling/keep-alive.ts';
-import { ReauthWarnings } from './scheduling/reauth-warnings.ts';
-import type { GrantStore } from './storage/grant-store.ts';
 import { raceSignal, throwIfAborted, withEitherSignal } from './util/abort.ts';
-import { errorFields, type Logger } from './util/log.ts';
+import { assertOpen, ManagerBase, resourceToken } from './manager/base.ts';
+import { isPlainRead, validateKey, type GetAccessTokenOptions, type ManagerParts } from './manager/calls.ts';
 
-/** Options of {@link TokenManager.getAccessToken}. */
-export interface GetAccessTokenOptions {
-  /** Stop waiting (the shared refresh goes on for other callers). */
-  signal?: AbortSignal;
-  /** Get a new access token even if the current one looks valid (e.g. after an API answered 401). */
-  forceRefresh?: boolean;
-  /**
-   * RFC 8707: a token for this resource (an absolute URI, or several), got by a refresh of the grant
-   * that sends `resource`, and cached per (key, resource). The resource must have been consented
-   * (`startAuthorization({ resource })`) at servers that ask for it.
-   */
-  resource?: string | URL | ReadonlyArray<string | URL>;
-}
-
-/** Options of {@link TokenManager.listGrants}. */
-export interface ListGrantsOptions {
-  /** Only grants with this status. Default: all. */
-  status?: GrantStatus;
-  /** Stops the listing: the iterator rejects with `signal.reason` at its next step. */
-  signal?: AbortSignal;
-}
-
-const KEY_MAX_LENGTH = 512;
-const GRANT_STATUSES: readonly string[] = ['active', 'reauth_required'];
-
-/** What a manager runs on, built by the composition root. @internal */
-export interface ManagerParts {
-  store: GrantStore;
-  lock: GrantLock;
-  /** The authorization server, connected on first need. */
-  server: ServerConnection;
-  /** Closes what the composition root opened for this manager. */
-  close(): Promise<void>;
-  /** Metrics and traces of refreshes (OpenTelemetry when installed). */
-  observer?: RefreshObserver | undefined;
-}
+export type { GetAccessTokenOptions, ListGrantsOptions, ManagerParts } from './manager/calls.ts';
 
 /**
  * Hands out access tokens for stored grants, refreshing them (one rotation per grant at a time) and
  * persisting every rotated refresh token before the new access token is used.
  * Create it with `createTokenManager`.
  */
-export class TokenManager {
+export class TokenManager extends ManagerBase {
   readonly #now: () => number;
-  readonly #parts: ManagerParts;
-  readonly #store: GrantStore;
   readonly #auth: AuthorizationContext;
   readonly #revoke: RevokeContext;
-  readonly #events = new EventEmitter();
   readonly #cache: GrantCache;
-  readonly #source: TokenSource;
-  readonly #resources: ResourceTokens;
-  readonly #closing = new AbortController();
   /** Grants made by this manager are DPoP-bound. */
   readonly #dpop: boolean;
-  readonly #warnings: ReauthWarnings;
-  #keepAlive: KeepAlive | undefined;
-  readonly #log: Logger | undefined;
 
   /** @internal Use `createTokenManager`. */
   constructor(parts: ManagerParts, options: ResolvedOptions) {
+    super(parts, options);
     this.#now = options.now;
-    this.#parts = parts;
-    this.#store = parts.store;
-    this.#warnings = new ReauthWarnings({ ...options, maxEntries: options.maxCachedGrants });
-    const emit = this.#emit.bind(this);
-    this.#log = options.logger;
     this.#dpop = options.dpop !== undefined;
-    this.#source = new TokenSource({ store: parts.store, lock: parts.lock, server: parts.server, policy: options, emit, log: options.logger, observer: parts.observer }, {
-      maxCachedGrants: options.maxCachedGrants,
-      signal: this.#closing.signal,
-      onCached: (grant) => {
-        this.#keepAlive?.track(grant);
-        this.#warnIfDying(grant);
-      },
-    });
-    this.#cache = this.#source.cache;
-    this.#resources = new ResourceTokens({ store: parts.store, lock: parts.lock, server: parts.server, policy: options, emit }, this.#source, {
-      maxTokensPerGrant: options.maxTokensPerGrant,
-      maxGrants: options.maxCachedGrants,
-      signal: this.#closing.signal,
-    });
+    this.#cache = this.source.cache;
     this.#auth = { store: parts.store, lock: parts.lock, server: parts.server, options };
     this.#revoke = {
       ...this.#auth,
       requestTimeoutMs: options.requestTimeoutMs,
-      held: (key) => this.#source.held(key),
+      held: (key) => this.source.held(key),
       forget: (key) => {
-        this.#source.forget(key);
-        this.#resources.forget(key);
+        this.source.forget(key);
+        this.resources.forget(key);
       },
     };
-    // An 'error' event never exists: failures are 'refreshFailed', so a missing listener cannot crash.
   }
 
   /**
@@ -140,10 +66,10 @@ export class TokenManager {
    * ```
    */
   async startAuthorization(options: StartAuthorizationOptions): Promise<AuthorizationRequest> {
-    this.#assertOpen();
+    assertOpen(this.closing.signal);
     validateKey(options?.key);
     throwIfAborted(options.signal);
-    return withEitherSignal(options.signal, this.#closing.signal, (either) => startAuthorization(this.#auth, options, either!));
+    return withEitherSignal(options.signal, this.closing.signal, (either) => startAuthorization(this.#auth, options, either!));
   }
 
   /**
@@ -164,7 +90,7 @@ export class TokenManager {
    * ```
    */
   async completeAuthorization(callbackUrl: string | URL, options: CompleteAuthorizationOptions): Promise<GrantInfo> {
-    this.#assertOpen();
+    assertOpen(this.closing.signal);
     const { state, key, signal } = options ?? {};
     if (state !== undefined && (typeof state !== 'string' || state.length === 0)) {
       throw new ConfigurationError('Expected `state` to be the non-empty string `startAuthorization` returned');
@@ -174,11 +100,11 @@ export class TokenManager {
       throw new ConfigurationError('Expected `state` (kept in the user\'s session when the consent started) or `key` (the logged-in user): a callback must be bound to the browser that started the consent');
     }
     throwIfAborted(signal);
-    const grant = await withEitherSignal(signal, this.#closing.signal, (either) => completeAuthorization(this.#auth, callbackUrl, { state, key }, either));
-    this.#source.forget(grant.key);
-    this.#resources.forget(grant.key);
-    this.#source.cacheGrant(grant);
-    this.#log?.info({ key: grant.key, subject: grant.subject, scope: grant.scope }, 'offline-tokens: consent completed, grant stored');
+    const grant = await withEitherSignal(signal, this.closing.signal, (either) => completeAuthorization(this.#auth, callbackUrl, { state, key }, either));
+    this.source.forget(grant.key);
+    this.resources.forget(grant.key);
+    this.source.cacheGrant(grant);
+    this.log?.info({ key: grant.key, subject: grant.subject, scope: grant.scope }, 'offline-tokens: consent completed, grant stored');
     return toGrantInfo(grant);
   }
 
@@ -205,18 +131,10 @@ export class TokenManager {
   }
 
   async #getAccessTokenSlow(key: string, options: GetAccessTokenOptions): Promise<string> {
-    if (options.resource !== undefined) return (await this.#resourceToken(key, options)).accessToken;
+    if (options.resource !== undefined) return (await resourceToken(this.resources, this.closing.signal, key, options)).accessToken;
     return (await this.#entrySlow(key, options)).grant.accessToken;
   }
 
-  /** An access token for one API (RFC 8707), cached per grant and resource; refreshed through the grant's one transaction. */
-  async #resourceToken(key: string, options: GetAccessTokenOptions): Promise<ResourceToken> {
-    validateKey(key);
-    this.#assertOpen();
-    throwIfAborted(options.signal);
-    const token = this.#resources.get(key, normalizeResource(options.resource!), options.forceRefresh === true);
-    return 'accessToken' in token ? token : raceSignal(token, options.signal);
-  }
 
   /**
    * Like {@link TokenManager.getAccessToken}, with the same cost (a cached token is returned as an
@@ -240,47 +158,16 @@ export class TokenManager {
 
   async #getTokenSlow(key: string, options: GetAccessTokenOptions): Promise<TokenResult> {
     if (options.resource !== undefined) {
-      const { accessToken, expiresAt, scope } = await this.#resourceToken(key, options);
+      const { accessToken, expiresAt, scope } = await resourceToken(this.resources, this.closing.signal, key, options);
       return { accessToken, tokenType: this.#dpop ? 'DPoP' : 'Bearer', expiresAt, scope: scope ?? '' };
     }
     return (await this.#entrySlow(key, options)).result;
   }
 
-  /**
-   * Every grant in the store, as metadata (no token), streamed from the store's iterator: usable with
-   * any number of grants, never all loaded at once. A grant held in memory because the store refused
-   * its last write is reported as held. Unreadable records are skipped (and logged).
-   * Throws {@link StoreError} when the store cannot be listed (its Keyv adapter has no iterator).
-   *
-   * @example
-   * ```ts
-   * for await (const grant of tokens.listGrants({ status: 'reauth_required' })) {
-   *   await emailUser(grant.key, grant.reauthReason);
-   * }
-   * ```
-   */
-  async *listGrants(options: ListGrantsOptions = {}): AsyncGenerator<GrantInfo, void, undefined> {
-    this.#assertOpen();
-    const { status, signal } = options;
-    if (status !== undefined && !GRANT_STATUSES.includes(status)) {
-      throw new ConfigurationError("Expected `status` to be 'active' or 'reauth_required'");
-    }
-    throwIfAborted(signal);
-    for await (const stored of this.#store.listGrants((key, error) => this.#onUnreadable(key, error))) {
-      throwIfAborted(signal);
-      const grant = this.#source.held(stored.key) ?? stored;
-      if (status === undefined || grant.status === status) yield toGrantInfo(grant);
-    }
-  }
-
-  /** A stored record that cannot be decoded (another key, a corrupted or foreign record). */
-  #onUnreadable(key: string, error: unknown): void {
-    this.#log?.warn({ key, ...errorFields(error) }, 'offline-tokens: skipped a stored grant that cannot be read');
-  }
 
   async #entrySlow(key: string, options: GetAccessTokenOptions): Promise<CacheEntry> {
     validateKey(key);
-    this.#assertOpen();
+    assertOpen(this.closing.signal);
     throwIfAborted(options.signal);
     const force = options.forceRefresh === true;
     const entry = this.#cache.get(key);
@@ -289,53 +176,13 @@ export class TokenManager {
       const state = tokenState(entry, this.#now());
       if (state === 'fresh') return entry;
       if (state === 'refresh_ahead') {
-        this.#source.refreshInBackground(key, entry);
+        this.source.refreshInBackground(key, entry);
         return entry;
       }
     }
-    return raceSignal(this.#source.sync(key, force, entry?.grant.rotations), options.signal);
+    return raceSignal(this.source.sync(key, force, entry?.grant.rotations), options.signal);
   }
 
-  /**
-   * The `DPoP` header value for a request to a resource server with the grant's access token: a proof
-   * (RFC 9449) signed with the grant's own key, bound to `method`, `url` and `accessToken` (and `nonce`,
-   * when the resource server asked for one with `DPoP-Nonce`). Send the token as `Authorization: DPoP <token>`.
-   * @throws {ConfigurationError} when the grant has no DPoP key (it was made without the `dpop` option).
-   * @throws {ReauthRequiredError} when no grant is stored for `key`.
-   *
-   * @example
-   * ```ts
-   * const accessToken = await tokens.getAccessToken('user-42');
-   * const dpop = await tokens.dpopProof('user-42', { method: 'GET', url: api, accessToken });
-   * await fetch(api, { headers: { authorization: `DPoP ${accessToken}`, dpop } });
-   * ```
-   */
-  async dpopProof(key: string, request: DPoPProofRequest & { signal?: AbortSignal }): Promise<string> {
-    validateKey(key);
-    this.#assertOpen();
-    const grant = this.#source.held(key) ?? this.#cache.get(key)?.grant ?? await this.#store.getGrant(key, request.signal);
-    if (grant === undefined) throw new ReauthRequiredError(key, 'no_grant');
-    if (grant.dpopKey === undefined) throw new ConfigurationError('The grant has no DPoP key: it was made without the `dpop` option');
-    if (typeof request.method !== 'string' || request.method.length === 0) throw new ConfigurationError('Expected `method` to be a non-empty string');
-    // Real time, not the injected clock: the resource server compares `iat` with its own clock.
-    return createDPoPProof(grant.dpopKey, request, Date.now());
-  }
-
-  /**
-   * The grant's metadata (no token), or `undefined` when none is stored.
-   *
-   * @example
-   * ```ts
-   * const info = await tokens.getGrant('user-42');
-   * console.log(info?.status, new Date(info?.refreshExpiresAt ?? 0));
-   * ```
-   */
-  async getGrant(key: string, options: { signal?: AbortSignal } = {}): Promise<GrantInfo | undefined> {
-    validateKey(key);
-    this.#assertOpen();
-    const grant = this.#source.held(key) ?? await this.#store.getGrant(key, options.signal);
-    return grant === undefined ? undefined : toGrantInfo(grant);
-  }
 
   /**
    * Revokes the grant: its refresh token is revoked at the server (RFC 7009) when a revocation
@@ -349,65 +196,10 @@ export class TokenManager {
    */
   async revoke(key: string, options: { signal?: AbortSignal } = {}): Promise<RevokeResult> {
     validateKey(key);
-    this.#assertOpen();
-    const result = await withEitherSignal(options.signal, this.#closing.signal, (either) => revokeGrant(this.#revoke, key, either));
-    this.#log?.info({ key, revokedAtServer: result.revokedAtServer }, 'offline-tokens: grant revoked');
+    assertOpen(this.closing.signal);
+    const result = await withEitherSignal(options.signal, this.closing.signal, (either) => revokeGrant(this.#revoke, key, either));
+    this.log?.info({ key, revokedAtServer: result.revokedAtServer }, 'offline-tokens: grant revoked');
     return result;
-  }
-
-  /**
-   * Subscribes to an event. Payloads never carry a token.
-   *
-   * @example
-   * ```ts
-   * tokens.on('refreshed', ({ key, rotations }) => log.info({ key, rotations }, 'token refreshed'));
-   * ```
-   */
-  on<E extends TokenManagerEventName>(event: E, listener: (payload: TokenManagerEvents[E]) => void): this {
-    this.#events.on(event, listener);
-    return this;
-  }
-
-  /** Removes a listener added with {@link TokenManager.on}. */
-  off<E extends TokenManagerEventName>(event: E, listener: (payload: TokenManagerEvents[E]) => void): this {
-    this.#events.off(event, listener);
-    return this;
-  }
-
-  /**
-   * Starts keeping idle grants alive: each grant is rotated `leadTimeMs` before its refresh token would
-   * lapse (and after `maxIdleMs` without a refresh), once across all managers sharing the lock. One
-   * timer serves all grants. Returns the running keep-alive (the same one when already started).
-   *
-   * @example
-   * ```ts
-   * const keepAlive = tokens.startKeepAlive({ leadTimeMs: 2 * 86_400_000 });
-   * await keepAlive.ready; // the store was scanned
-   * ```
-   */
-  startKeepAlive(options: KeepAliveOptions = {}): KeepAlive {
-    this.#assertOpen();
-    this.#keepAlive ??= startKeepAlive({
-      now: this.#now,
-      listGrants: () => this.#scanGrants(),
-      rotate: async (key, seenRotations) => (await this.#source.sync(key, true, seenRotations)).grant,
-      onError: (key, error) => this.#emit('refreshFailed', { key, error }),
-    }, options);
-    return this.#keepAlive;
-  }
-
-  /** Every stored grant, announcing those about to die; unreadable records are reported as `refreshFailed`. */
-  async *#scanGrants(): AsyncGenerator<Grant> {
-    for await (const grant of this.#store.listGrants((key, error) => this.#emit('refreshFailed', { key, error: error as TokenManagerError }))) {
-      if (grant.status === 'active') this.#warnIfDying(grant);
-      yield grant;
-    }
-  }
-
-  /** Stops the keep-alive started by {@link TokenManager.startKeepAlive}. */
-  stopKeepAlive(): void {
-    this.#keepAlive?.stop();
-    this.#keepAlive = undefined;
   }
 
   /**
@@ -420,45 +212,15 @@ export class TokenManager {
    * ```
    */
   async close(): Promise<void> {
-    if (this.#closing.signal.aborted) return;
+    if (this.closing.signal.aborted) return;
     this.stopKeepAlive();
     try {
-      await this.#source.close(() => this.#closing.abort(new ClosedError()));
-      await this.#resources.settled();
-      this.#resources.clear();
+      await this.source.close(() => this.closing.abort(new ClosedError()));
+      await this.resources.settled();
+      this.resources.clear();
     } finally {
-      this.#parts.server.close();
-      await this.#parts.close();
+      this.parts.server.close();
+      await this.parts.close();
     }
-  }
-
-  /** Emits `reauthSoon` once per grant and deadline when the deadline is near. */
-  #warnIfDying(grant: Grant): void {
-    const warning = this.#warnings.check(grant, this.#now());
-    if (warning !== undefined) this.#emit('reauthSoon', warning);
-  }
-
-  #emit<E extends TokenManagerEventName>(event: E, payload: TokenManagerEvents[E]): void {
-    try {
-      this.#events.emit(event, payload);
-    } catch {
-      // A throwing listener must not break a refresh.
-    }
-  }
-
-  #assertOpen(): void {
-    if (this.#closing.signal.aborted) throw new ClosedError();
-  }
-}
-
-/** Options that do not change what a cached, valid token answers. */
-/** A call the cached grant answers: no `forceRefresh`, no `resource` (its own cache), a signal not aborted. */
-function isPlainRead(options: GetAccessTokenOptions): boolean {
-  return options.forceRefresh !== true && options.resource === undefined && options.signal?.aborted !== true;
-}
-
-function validateKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > KEY_MAX_LENGTH) {
-    throw new ConfigurationError(`Expected \`key\` to be a non-empty string of at most ${KEY_MAX_LENGTH} characters`);
   }
 }

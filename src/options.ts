@@ -9,6 +9,7 @@ import type { EncryptionOptions } from './grant/encryption.ts';
 import type { ClientPrivateKey } from './oauth/client-key.ts';
 import type { DPoPOptions } from './grant/dpop-key.ts';
 import type { Logger } from './util/log.ts';
+import type { Clock } from './util/clock.ts';
 
 /** How the client authenticates at the token endpoint. */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
@@ -136,8 +137,12 @@ export interface TokenManagerOptions {
   maxResponseBytes?: number;
   /** Allow an `http://` issuer, for local development only. Default false. */
   allowInsecureRequests?: boolean;
-  /** Clock, epoch ms. Default `Date.now`. */
-  now?: () => number;
+  /**
+   * The clock. A {@link Clock} `{ wallMs(), monotonicMs() }` governs decisions (wall time) and deadlines
+   * (monotonic time: retry budgets, lock waits, leases); a bare `() => number` (epoch ms) governs
+   * decisions only, with deadlines on the real monotonic clock. Default: `Date.now` and `performance.now`.
+   */
+  now?: (() => number) | Clock;
   /** `fetch` used for every request to the authorization server. Default `globalThis.fetch`. */
   fetch?: Fetch;
   /**

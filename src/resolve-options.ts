@@ -16,6 +16,7 @@ import { resolveDPoP, type DPoPPolicy } from './grant/dpop-key.ts';
 import { withRequiredScopes } from './consent/scope.ts';
 import { sameIssuer } from './grant/issuer.ts';
 import { loggerOption, type Logger } from './util/log.ts';
+import { systemClock, toClock, type Clock } from './util/clock.ts';
 import type { ClientAuthMethod, TokenManagerOptions } from './options.ts';
 
 /** Options with defaults applied. @internal */
@@ -58,7 +59,10 @@ export interface ResolvedOptions {
   pendingAuthorizationTtlMs: number;
   maxResponseBytes: number;
   allowInsecureRequests: boolean;
+  /** Clock, epoch ms: `clock.wallMs`. */
   now: () => number;
+  /** The one clock: wall time for decisions, monotonic time for deadlines. */
+  clock: Clock;
   fetch: Fetch;
   logger: Logger | undefined;
 }
@@ -142,7 +146,7 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
   }
   if (options.store !== undefined && !isKeyvLike(options.store)) throw new ConfigurationError('Expected `store` to be a Keyv instance');
   if (options.lock !== undefined && typeof options.lock?.withLock !== 'function') throw new ConfigurationError('Expected `lock` to have a `withLock` method');
-  if (options.now !== undefined && typeof options.now !== 'function') throw new ConfigurationError('Expected `now` to be a function');
+  const clock = toClock(options.now);
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new ConfigurationError('Expected `fetch` to be a function');
   const namespace = options.namespace === undefined ? defaultNamespace(issuer, clientId) : stringOption(options.namespace, 'namespace');
   if (/\s/.test(namespace)) throw new ConfigurationError('Expected `namespace` to contain no white space');
@@ -184,7 +188,9 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
     pendingAuthorizationTtlMs: duration(options.pendingAuthorizationTtlMs, 'pendingAuthorizationTtlMs', 600_000, 1),
     maxResponseBytes: duration(options.maxResponseBytes, 'maxResponseBytes', 1 << 20, 1024),
     allowInsecureRequests,
-    now: options.now ?? Date.now,
+    // Date.now itself for the real clock: the cached `getAccessToken` path calls it on every hit.
+    now: clock === systemClock ? Date.now : clock.wallMs.bind(clock),
+    clock,
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     logger: loggerOption(options.logger),
   };

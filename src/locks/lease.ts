@@ -9,6 +9,7 @@ import { sleep } from '../util/abort.ts';
 import { LockError } from '../errors.ts';
 import { createInProcessLock, type GrantLock, type Lease } from './lock.ts';
 import { duration } from '../util/validate.ts';
+import { toClock, type Clock } from '../util/clock.ts';
 
 /** The three operations a lease store provides. All must be atomic in the backend. */
 export interface LeaseBackend {
@@ -48,6 +49,11 @@ export interface LeaseLockOptions {
   acquireTimeoutMs?: number;
   /** Delay between attempts while another process holds the lease. Default 25. */
   retryDelayMs?: number;
+  /**
+   * The clock: `monotonicMs` measures the acquire timeout and the lease's remaining time; backends that
+   * store expiry times (SQLite) use `wallMs`. Default: `Date.now` and `performance.now`.
+   */
+  clock?: Clock;
 }
 
 /**
@@ -62,6 +68,7 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
   const leaseTtlMs = duration(options.leaseTtlMs, 'leaseTtlMs', 30_000, 1_000);
   const acquireTimeoutMs = duration(options.acquireTimeoutMs, 'acquireTimeoutMs', 60_000, 0);
   const retryDelayMs = duration(options.retryDelayMs, 'retryDelayMs', 25, 1);
+  const clock = toClock(options.clock, 'clock');
   const local = createInProcessLock();
 
   return {
@@ -69,12 +76,12 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
       const signal = withOptions.signal;
       return local.withLock(key, async () => {
         const owner = randomUUID();
-        const startedAt = performance.now();
+        const startedAt = clock.monotonicMs();
         let prefetched: string | null | undefined;
         let acquiredAt: number;
         for (let attempt = 0; ; attempt++) {
           if (signal?.aborted) throw signal.reason;
-          const before = performance.now();
+          const before = clock.monotonicMs();
           let acquired: boolean;
           try {
             const readKey = backend.tryAcquireAndRead === undefined ? undefined : options.prefetch?.(key);
@@ -95,12 +102,12 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
             acquiredAt = before;
             break;
           }
-          if (performance.now() - startedAt >= acquireTimeoutMs) {
+          if (clock.monotonicMs() - startedAt >= acquireTimeoutMs) {
             throw new LockError(`Could not acquire the lock within ${acquireTimeoutMs} ms`);
           }
           await sleep(retryDelayMs * (1 + Math.random()) * Math.min(8, 1 + attempt / 8), signal);
         }
-        const lease = new RenewedLease(backend, key, owner, leaseTtlMs, acquiredAt, signal, prefetched);
+        const lease = new RenewedLease(backend, clock, key, owner, leaseTtlMs, acquiredAt, signal, prefetched);
         try {
           return await fn(lease);
         } finally {
@@ -117,19 +124,21 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
 class RenewedLease implements Lease {
   readonly #controller = new AbortController();
   readonly #backend: LeaseBackend;
+  readonly #clock: Clock;
   readonly #key: string;
   readonly #owner: string;
   readonly #ttlMs: number;
-  /** performance.now() at which the lease runs out unless renewed (counted from before the request). */
+  /** `clock.monotonicMs()` at which the lease runs out unless renewed (counted from before the request). */
   #expiresAt: number;
   readonly #timer: NodeJS.Timeout;
   readonly #onAbort: () => void;
   readonly #signal: AbortSignal | undefined;
   readonly prefetched: string | null | undefined;
 
-  constructor(backend: LeaseBackend, key: string, owner: string, ttlMs: number, acquiredAt: number, signal: AbortSignal | undefined, prefetched: string | null | undefined) {
+  constructor(backend: LeaseBackend, clock: Clock, key: string, owner: string, ttlMs: number, acquiredAt: number, signal: AbortSignal | undefined, prefetched: string | null | undefined) {
     this.prefetched = prefetched;
     this.#backend = backend;
+    this.#clock = clock;
     this.#key = key;
     this.#owner = owner;
     this.#ttlMs = ttlMs;
@@ -146,12 +155,12 @@ class RenewedLease implements Lease {
   }
 
   remainingMs(): number {
-    return this.#expiresAt - performance.now();
+    return this.#expiresAt - this.#clock.monotonicMs();
   }
 
   async #renew(): Promise<void> {
     if (this.#controller.signal.aborted) return;
-    const before = performance.now();
+    const before = this.#clock.monotonicMs();
     try {
       if (await this.#backend.renew(this.#key, this.#owner, this.#ttlMs)) {
         this.#expiresAt = before + this.#ttlMs;

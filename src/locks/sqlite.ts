@@ -5,6 +5,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { createLeaseLock, type LeaseLockOptions } from './lease.ts';
 import type { GrantLock } from './lock.ts';
+import { toClock } from '../util/clock.ts';
 
 /** Options of {@link createSqliteLock}. */
 export interface SqliteLockOptions extends LeaseLockOptions {
@@ -32,13 +33,14 @@ export function createSqliteLock(options: SqliteLockOptions): GrantLock {
   );
   const renew = database.prepare('UPDATE offline_tokens_locks SET expires = ? WHERE key = ? AND owner = ?');
   const release = database.prepare('DELETE FROM offline_tokens_locks WHERE key = ? AND owner = ?');
+  const clock = toClock(options.clock, 'clock');
   return createLeaseLock({
     async tryAcquire(key, owner, ttlMs) {
-      const now = Date.now();
+      const now = clock.wallMs();
       return Number(acquire.run(key, owner, now + ttlMs, now).changes) > 0;
     },
     async renew(key, owner, ttlMs) {
-      return Number(renew.run(Date.now() + ttlMs, key, owner).changes) > 0;
+      return Number(renew.run(clock.wallMs() + ttlMs, key, owner).changes) > 0;
     },
     async release(key, owner) {
       release.run(key, owner);

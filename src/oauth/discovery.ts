@@ -8,6 +8,7 @@ import { ServerUnavailableError } from '../errors.ts';
 import { sameIssuer } from '../grant/issuer.ts';
 import { withRequestSignal } from './http.ts';
 import { GaveUp, retryTransient } from './retry.ts';
+import type { Clock } from '../util/clock.ts';
 
 /** Where and how to fetch metadata. @internal */
 export interface DiscoveryPolicy {
@@ -20,6 +21,8 @@ export interface DiscoveryPolicy {
   maxRetries: number;
   retryMinDelayMs: number;
   now: () => number;
+  /** The one clock: retry deadlines. */
+  clock: Clock;
 }
 
 /** Server metadata as JSON. */
@@ -48,7 +51,7 @@ export async function fetchMetadata(policy: DiscoveryPolicy, customFetch: client
       retries: policy.maxRetries,
       minDelayMs: policy.retryMinDelayMs,
       signal,
-      now: policy.now,
+      clock: policy.clock,
     });
   } catch (error) {
     if (signal.aborted) throw signal.reason;

@@ -9,6 +9,7 @@
  */
 import pRetry, { AbortError } from 'p-retry';
 import { sleep } from '../util/abort.ts';
+import type { Clock } from '../util/clock.ts';
 import { classifyFailure, type Failure } from './classify.ts';
 
 /** Options of {@link retryTransient}. */
@@ -28,7 +29,8 @@ export interface RetryOptions {
   /** First backoff delay, in ms. */
   minDelayMs: number;
   signal: AbortSignal;
-  now: () => number;
+  /** Wall time classifies failures (`Retry-After` dates); monotonic time measures `deadlineMs`. */
+  clock: Clock;
   /**
    * Called on every transient failure before waiting; may throw to stop retrying (used to decide
    * whether a request that may have reached the server can be sent again).
@@ -54,7 +56,7 @@ export class GaveUp extends Error {
  * @example
  * ```ts
  * const response = await retryTransient((signal) => refresh(signal), {
- *   deadlineMs: 30_000, hardDeadlineMs: 55_000, retries: 5, minDelayMs: 200, signal, now,
+ *   deadlineMs: 30_000, hardDeadlineMs: 55_000, retries: 5, minDelayMs: 200, signal, clock: systemClock,
  * });
  * ```
  */
@@ -63,8 +65,9 @@ export async function retryTransient<T>(fn: (signal: AbortSignal) => Promise<T>,
   if (Number.isFinite(options.hardDeadlineMs)) bounds.push(AbortSignal.timeout(Math.max(0, Math.floor(options.hardDeadlineMs))));
   if (options.hardSignal !== undefined) bounds.push(options.hardSignal);
   const hard = bounds.length === 1 ? options.signal : AbortSignal.any(bounds);
-  const startedAt = performance.now();
-  const remainingMs = (): number => options.deadlineMs - (performance.now() - startedAt);
+  const { clock } = options;
+  const startedAt = clock.monotonicMs();
+  const remainingMs = (): number => options.deadlineMs - (clock.monotonicMs() - startedAt);
   let last: { error: unknown; retryAfterMs: number | undefined } | undefined;
   try {
     return await pRetry(
@@ -73,7 +76,7 @@ export async function retryTransient<T>(fn: (signal: AbortSignal) => Promise<T>,
         try {
           return await fn(hard);
         } catch (error) {
-          const failure = classifyFailure(error, options.now());
+          const failure = classifyFailure(error, clock.wallMs());
           if (failure.kind !== 'transient' || hard.aborted) throw new AbortError(toError(error));
           last = { error, retryAfterMs: failure.retryAfterMs };
           try {

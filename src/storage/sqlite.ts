@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import Keyv from 'keyv';
 import { ConfigurationError } from '../errors.ts';
+import { toClock, type Clock } from '../util/clock.ts';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -17,6 +18,8 @@ export interface SqliteStoreOptions {
   table?: string;
   /** How long a write waits for another process's write to finish, in ms. Default 5000. */
   busyTimeoutMs?: number;
+  /** The clock whose `wallMs` dates and checks the records' TTL. Default `Date.now`. */
+  clock?: Clock;
 }
 
 /**
@@ -44,6 +47,7 @@ export class SqliteStore extends EventEmitter {
   readonly #purge: StatementSync;
   readonly #list: StatementSync;
   readonly #compareAndSet: StatementSync;
+  readonly #clock: Clock;
   #writes = 0;
 
   constructor(options: SqliteStoreOptions) {
@@ -52,6 +56,7 @@ export class SqliteStore extends EventEmitter {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) throw new ConfigurationError('Expected `table` to be a plain SQL identifier');
     if (typeof options.path !== 'string' || options.path.length === 0) throw new ConfigurationError('Expected `path` to be a non-empty string');
     this.opts = { dialect: 'sqlite', url: options.path };
+    this.#clock = toClock(options.clock, 'clock');
     // Loaded on first use: importing `node:sqlite` prints an ExperimentalWarning on Node 22.
     const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
     this.database = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
@@ -73,7 +78,7 @@ export class SqliteStore extends EventEmitter {
   async get(key: string): Promise<string | undefined> {
     const row = this.#get.get(key) as { value: string; expires: number | null } | undefined;
     if (row === undefined) return undefined;
-    if (row.expires !== null && row.expires < Date.now()) return undefined;
+    if (row.expires !== null && row.expires < this.#clock.wallMs()) return undefined;
     return row.value;
   }
 
@@ -82,10 +87,10 @@ export class SqliteStore extends EventEmitter {
   }
 
   async set(key: string, value: string, ttl?: number): Promise<boolean> {
-    const expires = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl : null;
+    const expires = typeof ttl === 'number' && ttl > 0 ? this.#clock.wallMs() + ttl : null;
     this.#set.run(key, value, expires);
     // Expired rows (pending authorizations never completed) are purged now and then.
-    if (++this.#writes % 256 === 0) this.#purge.run(Date.now());
+    if (++this.#writes % 256 === 0) this.#purge.run(this.#clock.wallMs());
     return true;
   }
 
@@ -120,7 +125,7 @@ export class SqliteStore extends EventEmitter {
   /** Entries of a namespace, for `keyv.iterator()`. */
   async *iterator(namespace?: string): AsyncGenerator<[string, string]> {
     const pattern = namespace === undefined ? '%' : `${namespace.replace(/[\\%_]/g, '\\$&')}:%`;
-    for (const row of this.#list.iterate(pattern, Date.now()) as Iterable<{ key: string; value: string }>) yield [row.key, row.value];
+    for (const row of this.#list.iterate(pattern, this.#clock.wallMs()) as Iterable<{ key: string; value: string }>) yield [row.key, row.value];
   }
 
   async disconnect(): Promise<void> {

@@ -1,0 +1,61 @@
+/**
+ * What calls to the manager pass and how they are checked, and the parts a manager runs on.
+ * @module
+ */
+import { ConfigurationError } from '../errors.ts';
+import type { GrantStatus } from '../grant/grant.ts';
+import type { GrantLock } from '../locks/lock.ts';
+import type { ServerConnection } from '../oauth/server.ts';
+import type { RefreshObserver } from '../refresh/observer.ts';
+import type { GrantStore } from '../storage/grant-store.ts';
+
+/** Options of {@link TokenManager.getAccessToken}. */
+export interface GetAccessTokenOptions {
+  /** Stop waiting (the shared refresh goes on for other callers). */
+  signal?: AbortSignal;
+  /** Get a new access token even if the current one looks valid (e.g. after an API answered 401). */
+  forceRefresh?: boolean;
+  /**
+   * RFC 8707: a token for this resource (an absolute URI, or several), got by a refresh of the grant
+   * that sends `resource`, and cached per (key, resource). The resource must have been consented
+   * (`startAuthorization({ resource })`) at servers that ask for it.
+   */
+  resource?: string | URL | ReadonlyArray<string | URL>;
+}
+
+/** Options of {@link TokenManager.listGrants}. */
+export interface ListGrantsOptions {
+  /** Only grants with this status. Default: all. */
+  status?: GrantStatus;
+  /** Stops the listing: the iterator rejects with `signal.reason` at its next step. */
+  signal?: AbortSignal;
+}
+
+/** The longest key a grant may have. */
+const KEY_MAX_LENGTH = 512;
+/** The values `ListGrantsOptions.status` accepts. @internal */
+export const GRANT_STATUSES: readonly string[] = ['active', 'reauth_required'];
+
+/** What a manager runs on, built by the composition root. @internal */
+export interface ManagerParts {
+  store: GrantStore;
+  lock: GrantLock;
+  /** The authorization server, connected on first need. */
+  server: ServerConnection;
+  /** Closes what the composition root opened for this manager. */
+  close(): Promise<void>;
+  /** Metrics and traces of refreshes (OpenTelemetry when installed). */
+  observer?: RefreshObserver | undefined;
+}
+
+/** A call the cached grant answers: no `forceRefresh`, no `resource` (its own cache), a signal not aborted. */
+export function isPlainRead(options: GetAccessTokenOptions): boolean {
+  return options.forceRefresh !== true && options.resource === undefined && options.signal?.aborted !== true;
+}
+
+/** Throws {@link ConfigurationError} unless `key` is a non-empty string of at most 512 characters. @internal */
+export function validateKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > KEY_MAX_LENGTH) {
+    throw new ConfigurationError(`Expected \`key\` to be a non-empty string of at most ${KEY_MAX_LENGTH} characters`);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * A consent in progress as the store keeps it (under its `state`, single use), and its parsing.
+ * @module
+ */
+
+/**
+ * A consent in progress, kept under its `state` until the callback, single use.
+ * @internal
+ */
+export interface PendingAuthorization {
+  key: string;
+  /** The issuer and client the consent was started for: checked on the callback. */
+  issuer: string;
+  clientId: string;
+  codeVerifier: string;
+  /** OpenID Connect only. */
+  nonce: string | undefined;
+  redirectUri: string;
+  scope: string;
+  /** Epoch ms after which the callback is refused. */
+  expiresAt: number;
+}
+
+export function parsePending(raw: string): PendingAuthorization | undefined {
+  try {
+    const value = JSON.parse(raw) as Partial<PendingAuthorization>;
+    if (
+      typeof value.key === 'string' && typeof value.codeVerifier === 'string'
+      && (value.nonce === undefined || typeof value.nonce === 'string')
+      && typeof value.issuer === 'string' && typeof value.clientId === 'string'
+      && typeof value.redirectUri === 'string' && typeof value.scope === 'string' && typeof value.expiresAt === 'number'
+    ) {
+      return value as PendingAuthorization;
+    }
+  } catch {
+    // fall through: an unreadable pending authorization is treated as unknown
+  }
+  return undefined;
+}

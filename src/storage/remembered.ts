@@ -1,0 +1,30 @@
+/**
+ * The compare-and-set memory of a grant store: the raw record (Keyv level) last read or written per
+ * grant key and its refresh token, which a fenced write compares against in one round trip.
+ * @module
+ */
+
+/** Raw records remembered for compare-and-set (the last read or written per key), at most this many. */
+const MAX_REMEMBERED = 1_024;
+
+/** Bounded, least recently remembered first out. @internal */
+export class RememberedRecords {
+  readonly #seen = new Map<string, { refreshToken: string; value: string }>();
+
+  /** The record last seen for `key`, or `undefined`. */
+  get(key: string): { refreshToken: string; value: string } | undefined {
+    return this.#seen.get(key);
+  }
+
+  /** Remembers `value` (holding `refreshToken`) as the record stored for `key`. */
+  remember(key: string, refreshToken: string, value: string): void {
+    this.#seen.delete(key);
+    this.#seen.set(key, { refreshToken, value });
+    if (this.#seen.size > MAX_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);
+  }
+
+  /** Forgets `key` (deleted, or written without a compare-and-set). */
+  forget(key: string): void {
+    this.#seen.delete(key);
+  }
+}
