@@ -25,9 +25,8 @@ import type { ResolvedOptions } from './resolve-options.ts';
 import type { CacheEntry, GrantCache } from './refresh/cache.ts';
 import type { RefreshObserver } from './refresh/observer.ts';
 import { TokenSource } from './refresh/token-source.ts';
-import { ResourceTokens } from './refresh/resource-tokens.ts';
-import type { ResourceToken } from './refresh/transaction.ts';
-import { normalizeResource } from './grant/resource.ts';
+import { ResourceTokens, type ResourceEntry } from './refresh/resource-tokens.ts';
+import { DPoPNonces, protectedFetch } from './refresh/protected-fetch.ts';
 import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './scheduling/keep-alive.ts';
 import { ReauthWarnings } from './scheduling/reauth-warnings.ts';
 import type { GrantStore } from './storage/grant-store.ts';
@@ -46,6 +45,22 @@ export interface GetAccessTokenOptions {
    * (`startAuthorization({ resource })`) at servers that ask for it.
    */
   resource?: string | URL | ReadonlyArray<string | URL>;
+  /**
+   * A scope narrower than the consented one (space separated, or a list): a token for it is got by a
+   * refresh that sends `scope`, and cached per (key, resource, scope). Scopes beyond the consent are
+   * refused ({@link ConfigurationError}) without a request when the grant's scope is known.
+   */
+  scope?: string | readonly string[];
+}
+
+/** Options of {@link TokenManager.fetch}: which token to send, and when to stop waiting. */
+export interface ProtectedFetchOptions {
+  /** RFC 8707 resource(s) the token is for, as in {@link GetAccessTokenOptions.resource}. */
+  resource?: GetAccessTokenOptions['resource'];
+  /** A narrower scope, as in {@link GetAccessTokenOptions.scope}. */
+  scope?: GetAccessTokenOptions['scope'];
+  /** Aborts the token wait and the request (with `init.signal`, whichever aborts first). */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link TokenManager.listGrants}. */
@@ -87,8 +102,7 @@ export class TokenManager {
   readonly #source: TokenSource;
   readonly #resources: ResourceTokens;
   readonly #closing = new AbortController();
-  /** Grants made by this manager are DPoP-bound. */
-  readonly #dpop: boolean;
+  readonly #nonces = new DPoPNonces();
   readonly #warnings: ReauthWarnings;
   #keepAlive: KeepAlive | undefined;
   readonly #log: Logger | undefined;
@@ -101,7 +115,6 @@ export class TokenManager {
     this.#warnings = new ReauthWarnings({ ...options, maxEntries: options.maxCachedGrants });
     const emit = this.#emit.bind(this);
     this.#log = options.logger;
-    this.#dpop = options.dpop !== undefined;
     this.#source = new TokenSource({ store: parts.store, lock: parts.lock, server: parts.server, policy: options, emit, log: options.logger, observer: parts.observer }, {
       maxCachedGrants: options.maxCachedGrants,
       signal: this.#closing.signal,
@@ -194,28 +207,37 @@ export class TokenManager {
    * ```
    */
   getAccessToken(key: string, options?: GetAccessTokenOptions): Promise<string> {
-    const entry = this.#cache.get(key);
-    // Synchronous for every cached call: no options, or a signal not aborted and no forceRefresh.
-    if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
-      // Written only when it changes: a hit leaves the entry's memory clean.
-      if (!entry.used) entry.used = true;
-      return entry.token;
-    }
+    // Synchronous for every cached call: no forceRefresh, a signal not aborted; with a resource or
+    // scope, when this spelling of them was seen before.
+    const entry = this.#hit(key, options);
+    if (entry !== undefined) return entry.token;
     return this.#getAccessTokenSlow(key, options ?? {});
   }
 
+  /** The cached entry that answers a call at once, marked used; `undefined`: the slow path. */
+  #hit(key: string, options: GetAccessTokenOptions | undefined): CacheEntry | ResourceEntry | undefined {
+    let entry: CacheEntry | ResourceEntry | undefined;
+    if (options == null) entry = this.#cache.get(key);
+    else if (options.forceRefresh === true || options.signal?.aborted === true) return undefined;
+    else entry = options.resource === undefined && options.scope === undefined ? this.#cache.get(key) : this.#resources.peek(key, options.resource, options.scope);
+    if (entry === undefined || !(this.#now() < entry.refreshAt)) return undefined;
+    // Written only when it changes: a hit leaves the entry's memory clean.
+    if (!entry.used) entry.used = true;
+    return entry;
+  }
+
   async #getAccessTokenSlow(key: string, options: GetAccessTokenOptions): Promise<string> {
-    if (options.resource !== undefined) return (await this.#resourceToken(key, options)).accessToken;
+    if (options.resource !== undefined || options.scope !== undefined) return (await this.#resourceToken(key, options)).token;
     return (await this.#entrySlow(key, options)).grant.accessToken;
   }
 
-  /** An access token for one API (RFC 8707), cached per grant and resource; refreshed through the grant's one transaction. */
-  async #resourceToken(key: string, options: GetAccessTokenOptions): Promise<ResourceToken> {
+  /** A token for one API (RFC 8707) or a narrower scope, cached per (key, resource, scope); refreshed through the grant's one transaction. */
+  async #resourceToken(key: string, options: GetAccessTokenOptions): Promise<ResourceEntry> {
     validateKey(key);
     this.#assertOpen();
     throwIfAborted(options.signal);
-    const token = this.#resources.get(key, normalizeResource(options.resource!), options.forceRefresh === true);
-    return 'accessToken' in token ? token : raceSignal(token, options.signal);
+    const entry = this.#resources.get(key, options, options.forceRefresh === true);
+    return 'then' in entry ? raceSignal(entry, options.signal) : entry;
   }
 
   /**
@@ -230,20 +252,38 @@ export class TokenManager {
    * ```
    */
   getToken(key: string, options?: GetAccessTokenOptions): Promise<TokenResult> {
-    const entry = this.#cache.get(key);
-    if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
-      if (!entry.used) entry.used = true;
-      return entry.result;
-    }
+    const entry = this.#hit(key, options);
+    if (entry !== undefined) return entry.result;
     return this.#getTokenSlow(key, options ?? {});
   }
 
   async #getTokenSlow(key: string, options: GetAccessTokenOptions): Promise<TokenResult> {
-    if (options.resource !== undefined) {
-      const { accessToken, expiresAt, scope } = await this.#resourceToken(key, options);
-      return { accessToken, tokenType: this.#dpop ? 'DPoP' : 'Bearer', expiresAt, scope: scope ?? '' };
-    }
+    if (options.resource !== undefined || options.scope !== undefined) return (await this.#resourceToken(key, options)).result;
     return (await this.#entrySlow(key, options)).result;
+  }
+
+  /**
+   * A request to a protected resource with the grant's access token: `Authorization: <type> <token>`,
+   * plus a `DPoP` proof when the grant is DPoP-bound, retried once with the resource server's nonce
+   * when it asks for one (401 `use_dpop_nonce` with `DPoP-Nonce`, RFC 9449 §9; the nonce is kept per
+   * origin for the next requests), and once with a forced refresh when it refuses the token (401
+   * `invalid_token`, or a 401 naming no error). `input` and `init` are those of the global `fetch`;
+   * a body is replayed for a retry. Resolves the last response, whatever its status.
+   *
+   * @example
+   * ```ts
+   * const response = await tokens.fetch('user-42', 'https://api.example/a/me', { method: 'GET' }, { resource: 'https://api.example/a' });
+   * if (!response.ok) throw new Error(`API answered ${response.status}`);
+   * ```
+   */
+  async fetch(key: string, input: string | URL | Request, init?: RequestInit, options: ProtectedFetchOptions = {}): Promise<Response> {
+    const signal = options.signal === undefined || init?.signal == null ? options.signal ?? init?.signal ?? undefined : AbortSignal.any([options.signal, init.signal]);
+    const target = { resource: options.resource, scope: options.scope };
+    return protectedFetch({
+      getToken: (force, either) => this.getToken(key, { ...target, forceRefresh: force, signal: either }),
+      proof: (request) => this.dpopProof(key, { ...request, signal }),
+      nonces: this.#nonces,
+    }, input, init, signal);
   }
 
   /**
@@ -449,12 +489,6 @@ export class TokenManager {
   #assertOpen(): void {
     if (this.#closing.signal.aborted) throw new ClosedError();
   }
-}
-
-/** Options that do not change what a cached, valid token answers. */
-/** A call the cached grant answers: no `forceRefresh`, no `resource` (its own cache), a signal not aborted. */
-function isPlainRead(options: GetAccessTokenOptions): boolean {
-  return options.forceRefresh !== true && options.resource === undefined && options.signal?.aborted !== true;
 }
 
 function validateKey(key: unknown): asserts key is string {
