@@ -208,20 +208,26 @@ export class TokenManager {
    */
   getAccessToken(key: string, options?: GetAccessTokenOptions): Promise<string> {
     // Synchronous for every cached call: no forceRefresh, a signal not aborted; with a resource or
-    // scope, when this spelling of them was seen before.
-    const entry = this.#hit(key, options);
-    if (entry !== undefined) return entry.token;
+    // scope, when this spelling of them was seen before (two paths, each on one entry shape).
+    if (options == null || (options.resource === undefined && options.scope === undefined)) {
+      const entry = this.#cache.get(key);
+      if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
+        // Written only when it changes: a hit leaves the entry's memory clean.
+        if (!entry.used) entry.used = true;
+        return entry.token;
+      }
+    } else {
+      const entry = this.#resourceHit(key, options);
+      if (entry !== undefined) return entry.token;
+    }
     return this.#getAccessTokenSlow(key, options ?? {});
   }
 
-  /** The cached entry that answers a call at once, marked used; `undefined`: the slow path. */
-  #hit(key: string, options: GetAccessTokenOptions | undefined): CacheEntry | ResourceEntry | undefined {
-    let entry: CacheEntry | ResourceEntry | undefined;
-    if (options == null) entry = this.#cache.get(key);
-    else if (options.forceRefresh === true || options.signal?.aborted === true) return undefined;
-    else entry = options.resource === undefined && options.scope === undefined ? this.#cache.get(key) : this.#resources.peek(key, options.resource, options.scope);
+  /** The cached resource/scope token that answers a call at once, marked used; `undefined`: the slow path. */
+  #resourceHit(key: string, options: GetAccessTokenOptions): ResourceEntry | undefined {
+    if (!isPlainRead(options)) return undefined;
+    const entry = this.#resources.peek(key, options.resource, options.scope);
     if (entry === undefined || !(this.#now() < entry.refreshAt)) return undefined;
-    // Written only when it changes: a hit leaves the entry's memory clean.
     if (!entry.used) entry.used = true;
     return entry;
   }
@@ -252,8 +258,16 @@ export class TokenManager {
    * ```
    */
   getToken(key: string, options?: GetAccessTokenOptions): Promise<TokenResult> {
-    const entry = this.#hit(key, options);
-    if (entry !== undefined) return entry.result;
+    if (options == null || (options.resource === undefined && options.scope === undefined)) {
+      const entry = this.#cache.get(key);
+      if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
+        if (!entry.used) entry.used = true;
+        return entry.result;
+      }
+    } else {
+      const entry = this.#resourceHit(key, options);
+      if (entry !== undefined) return entry.result;
+    }
     return this.#getTokenSlow(key, options ?? {});
   }
 
@@ -489,6 +503,11 @@ export class TokenManager {
   #assertOpen(): void {
     if (this.#closing.signal.aborted) throw new ClosedError();
   }
+}
+
+/** A call a cached token answers as it is: no `forceRefresh`, a signal not aborted. */
+function isPlainRead(options: GetAccessTokenOptions): boolean {
+  return options.forceRefresh !== true && options.signal?.aborted !== true;
 }
 
 function validateKey(key: unknown): asserts key is string {

@@ -101,7 +101,7 @@ describe('per-call scope (down-scoping)', () => {
     }
   });
 
-  it('resource and scope together: the token is for the resource, with the requested scope', async () => {
+  it('resource and scope together: the token is for the resource, with the requested scope; cached hits are synchronous', async () => {
     const tokens = await createTokenManager(managerOptions(idp, 'post'));
     try {
       await consent(tokens, idp, 'both', API_A);
@@ -112,6 +112,17 @@ describe('per-call scope (down-scoping)', () => {
       assert.equal(token.scope, 'api:read');
       assert.ok(await tokens.getAccessToken('both', { resource: API_A, scope: 'api:read' }) === token.accessToken, 'same token');
       assert.ok(await tokens.getAccessToken('both', { resource: API_A }) !== token.accessToken, 'without scope: another cache entry');
+
+      // A cached hit is synchronous: the same held promise, for every spelling seen before.
+      for (const options of [{ resource: API_A }, { resource: new URL(API_A) }, { resource: API_A, scope: 'api:read' }, { scope: 'openid' }]) {
+        await tokens.getAccessToken('both', options);
+        const held = tokens.getAccessToken('both', options);
+        assert.equal(tokens.getAccessToken('both', options), held, `held promise for ${JSON.stringify(options)}`);
+        assert.equal(tokens.getToken('both', options), tokens.getToken('both', options));
+      }
+      const forced = tokens.getAccessToken('both', { resource: API_A, forceRefresh: true });
+      assert.notEqual(forced, tokens.getAccessToken('both', { resource: API_A }), 'forceRefresh takes the slow path');
+      await forced;
     } finally {
       await tokens.close();
     }

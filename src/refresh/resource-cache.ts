@@ -24,8 +24,10 @@ export interface ResourceEntry extends RefreshTiming {
 interface GrantTokens {
   /** Canonical id (sorted resources, newline, sorted scope) → entry, in CLOCK order. */
   entries: Map<string, ResourceEntry>;
-  /** The caller's spelling: resource (`''`: none) → scope (`''`: none) → entry. */
-  aliases: Map<string, Map<string, ResourceEntry>>;
+  /** The caller's spelling of a resource without scope (the common case: one lookup) → entry. */
+  byResource: Map<string, ResourceEntry>;
+  /** The caller's spelling with a scope: resource (`''`: none) → scope → entry. */
+  byResourceScope: Map<string, Map<string, ResourceEntry>>;
   aliasCount: number;
 }
 
@@ -52,9 +54,11 @@ export class ResourceCache {
   peek(key: string, resource: unknown, scope: unknown): ResourceEntry | undefined {
     const grant = this.#grants.get(key);
     if (grant === undefined) return undefined;
-    const byScope = grant.aliases.get(resource === undefined ? '' : typeof resource === 'string' && resource !== '' ? resource : resource instanceof URL ? resource.href : '\n');
-    if (byScope === undefined) return undefined;
-    return byScope.get(scope === undefined ? '' : typeof scope === 'string' && scope !== '' ? scope : '\n');
+    const resourceAlias = resource === undefined ? '' : typeof resource === 'string' ? resource : resource instanceof URL ? resource.href : undefined;
+    // `''` as a resource or a scope is the caller's mistake: the slow path says so.
+    if (resourceAlias === undefined || resource === '') return undefined;
+    if (scope === undefined) return grant.byResource.get(resourceAlias);
+    return typeof scope === 'string' && scope !== '' ? grant.byResourceScope.get(resourceAlias)?.get(scope) : undefined;
   }
 
   /** The entry of a canonical id, marked used. */
@@ -75,7 +79,7 @@ export class ResourceCache {
     };
     let grant = this.#grants.get(key);
     if (grant === undefined) {
-      grant = { entries: new Map(), aliases: new Map(), aliasCount: 0 };
+      grant = { entries: new Map(), byResource: new Map(), byResourceScope: new Map(), aliasCount: 0 };
       this.#grants.set(key, grant);
       if (this.#grants.size > this.#maxGrants) this.forget(this.#grants.keys().next().value!);
     }
@@ -92,19 +96,23 @@ export class ResourceCache {
     if (grant === undefined) return;
     const resourceAlias = resource === undefined ? '' : typeof resource === 'string' ? resource : resource instanceof URL ? resource.href : undefined;
     const scopeAlias = scope === undefined ? '' : typeof scope === 'string' ? scope : undefined;
-    if (resourceAlias === undefined || scopeAlias === undefined) return;
-    let byScope = grant.aliases.get(resourceAlias);
-    if (byScope?.get(scopeAlias) === entry) return;
+    if (resourceAlias === undefined || scopeAlias === undefined || (resourceAlias === '' && scopeAlias === '')) return;
+    if (this.peek(key, resource, scope) === entry) return;
     if (grant.aliasCount >= this.#maxTokensPerGrant * ALIASES_PER_TOKEN) {
-      grant.aliases.clear();
+      grant.byResource.clear();
+      grant.byResourceScope.clear();
       grant.aliasCount = 0;
-      byScope = undefined;
     }
+    grant.aliasCount++;
+    if (scopeAlias === '') {
+      grant.byResource.set(resourceAlias, entry);
+      return;
+    }
+    let byScope = grant.byResourceScope.get(resourceAlias);
     if (byScope === undefined) {
       byScope = new Map();
-      grant.aliases.set(resourceAlias, byScope);
+      grant.byResourceScope.set(resourceAlias, byScope);
     }
-    if (!byScope.has(scopeAlias)) grant.aliasCount++;
     byScope.set(scopeAlias, entry);
   }
 
