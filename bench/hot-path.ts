@@ -1,6 +1,6 @@
 /**
- * The hot path: `await tokens.getAccessToken(key)` (and with `{ signal }`, and over 10,000 keys
- * round-robin) on a valid cached token, against the honest floor (a function returning an
+ * The hot path: `await tokens.getAccessToken(key)` (and with `{ signal }`, with `{ resource }` for
+ * a resource-scoped token (RFC 8707), and over 10,000 keys round-robin) on a valid cached token, against the honest floor (a function returning an
  * already-resolved promise held in a `Map`, after a `Date.now()` compare) and against what a user
  * would write otherwise.
  * @module
@@ -15,6 +15,9 @@ import { measureInterleaved, median, percentile, roundRatios, type Candidate, ty
 import { verdict, type Row, type Section, type SectionContext } from './section.ts';
 
 const KEY = 'user-42';
+/** A grant consented for a resource, whose resource-scoped token is cached. */
+const RESOURCE_KEY = 'user-43';
+const RESOURCE = 'https://api.example/orders';
 const FAR_FUTURE_MS = 10 * 365 * 86_400_000;
 /** Target: the SDK's cached path costs at most this many times the floor. */
 const TARGET_X_FLOOR = 1.1;
@@ -38,6 +41,10 @@ async function runHotPath(context: SectionContext): Promise<Row[]> {
     cleanups.unshift(() => tokens.close());
     await consentGrant(tokens, idp, KEY);
     const accessToken = await tokens.getAccessToken(KEY);
+    const consent = await tokens.startAuthorization({ key: RESOURCE_KEY, resource: RESOURCE });
+    await tokens.completeAuthorization(await idp.consent(consent.url), { state: consent.state });
+    const resourceOptions = { resource: RESOURCE };
+    const resourceToken = await tokens.getAccessToken(RESOURCE_KEY, resourceOptions);
 
     // 1. The floor: what any cache must do at least — a Map lookup, a clock compare, and handing
     // back a promise it already holds (the SDK returns a held resolved promise too).
@@ -146,6 +153,14 @@ async function runHotPath(context: SectionContext): Promise<Row[]> {
       },
     });
 
+    // 6. A cached resource-scoped token (RFC 8707): its own cache, the same synchronous hit (last).
+    candidates.push({
+      name: 'offline-tokens getAccessToken(key, { resource }), cached resource token',
+      async run(iterations) {
+        for (let i = 0; i < iterations; i++) await tokens.getAccessToken(RESOURCE_KEY, resourceOptions);
+      },
+    });
+
     // Every candidate answers a token before anything is timed, so no error path is measured.
     const answers: Array<[string, unknown, string]> = [
       ['floor', await floor(KEY), accessToken],
@@ -154,6 +169,7 @@ async function runHotPath(context: SectionContext): Promise<Row[]> {
       ['google-auth-library', (await google.getAccessToken()).token, accessToken],
       ['keyv.get', await keyv.get<string>(KEY), accessToken],
       ['getToken', (await tokens.getToken(KEY)).accessToken, accessToken],
+      ['getAccessToken with resource', await tokens.getAccessToken(RESOURCE_KEY, resourceOptions), resourceToken],
     ];
     if (redisTokens !== undefined) {
       const redisToken = await redisTokens.getAccessToken(KEY);
@@ -172,8 +188,9 @@ async function runHotPath(context: SectionContext): Promise<Row[]> {
     const refreshes = idp.counters.refreshRequests;
     if (refreshes !== 0) context.note(`hot path: ${refreshes} refresh request(s) reached the server during the timing (expected 0).`);
 
-    const getTokenM = measured.at(-1)!;
-    const [floorM, sdkM, signalM, floorManyM, manyM, ...rest] = measured.slice(0, -1) as [Measurement, Measurement, Measurement, Measurement, Measurement, ...Measurement[]];
+    const resourceM = measured.at(-1)!;
+    const getTokenM = measured.at(-2)!;
+    const [floorM, sdkM, signalM, floorManyM, manyM, ...rest] = measured.slice(0, -2) as [Measurement, Measurement, Measurement, Measurement, Measurement, ...Measurement[]];
     const redisM = redisTokens === undefined ? undefined : rest.shift();
     const [googleM, keyvM] = rest as [Measurement, Measurement];
     const rows: Row[] = [
@@ -185,6 +202,7 @@ async function runHotPath(context: SectionContext): Promise<Row[]> {
     ];
     if (redisM !== undefined) rows.push(targetRow(redisM, floorM, TARGET_X_FLOOR));
     rows.push(targetRow(getTokenM, floorM, TARGET_X_FLOOR));
+    rows.push(targetRow(resourceM, floorM, TARGET_X_FLOOR));
     rows.push(xFloorRow(googleM, floorM), xFloorRow(keyvM, floorM));
     const versusGoogle = sdkM.medianNs / googleM.medianNs;
     rows.push({

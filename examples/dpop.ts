@@ -21,16 +21,15 @@ try {
   const { url, state } = await tokens.startAuthorization({ key: 'user-42' });
   await tokens.completeAuthorization(await idp.consent(url), { state }); // the grant's key pair is made and stored here
 
+  // The whole call: Authorization: DPoP <token>, a proof bound to this method, URL and token, and one
+  // retry with the resource server's nonce when it asks for one (this one always does at first).
   const api = `${idp.issuer}/me`;
+  const response = await tokens.fetch('user-42', api);
+  const again = await tokens.fetch('user-42', api, { method: 'GET' }); // the nonce is remembered: no challenge
+  // The same token without its key is worth nothing.
   const accessToken = await tokens.getAccessToken('user-42');
-  const call = async (nonce?: string): Promise<Response> => fetch(api, {
-    headers: { authorization: `DPoP ${accessToken}`, dpop: await tokens.dpopProof('user-42', { method: 'GET', url: api, accessToken, nonce }) },
-  });
-  let response = await call();
-  // A resource server may ask for a nonce: answer once with it.
-  if (response.status === 401 && response.headers.has('dpop-nonce')) response = await call(response.headers.get('dpop-nonce')!);
   const bearer = await fetch(api, { headers: { authorization: `Bearer ${accessToken}` } });
-  console.log(`with the proof: HTTP ${response.status}; the same token as a bearer token: HTTP ${bearer.status}`);
+  console.log(`tokens.fetch: HTTP ${response.status}, then HTTP ${again.status} (${idp.counters.resourceNonceChallenges} nonce challenge); the same token as a bearer token: HTTP ${bearer.status}`);
 } finally {
   await tokens.close();
   await idp.close();

@@ -3,7 +3,7 @@
  * @module
  */
 export { createTokenManager } from './defaults.ts';
-export { TokenManager, type GetAccessTokenOptions, type ListGrantsOptions } from './manager.ts';
+export { TokenManager, type GetAccessTokenOptions, type ListGrantsOptions, type ProtectedFetchOptions } from './manager.ts';
 export type { TokenResult } from './grant/token.ts';
 export type { TokenManagerOptions, ClientAuthMethod } from './options.ts';
 export type { ClientPrivateKey } from './oauth/client-key.ts';

@@ -18,11 +18,12 @@ import type { TokenResult } from './grant/token.ts';
 import { revokeGrant, type RevokeContext, type RevokeResult } from './consent/revoke.ts';
 import type { ResolvedOptions } from './resolve-options.ts';
 import type { CacheEntry, GrantCache } from './refresh/cache.ts';
+import type { ResourceEntry } from './refresh/resource-tokens.ts';
 import { raceSignal, throwIfAborted, withEitherSignal } from './util/abort.ts';
 import { assertOpen, ManagerBase, resourceToken } from './manager/base.ts';
 import { isPlainRead, validateKey, type GetAccessTokenOptions, type ManagerParts } from './manager/calls.ts';
 
-export type { GetAccessTokenOptions, ListGrantsOptions, ManagerParts } from './manager/calls.ts';
+export type { GetAccessTokenOptions, ListGrantsOptions, ManagerParts, ProtectedFetchOptions } from './manager/calls.ts';
 
 /**
  * Hands out access tokens for stored grants, refreshing them (one rotation per grant at a time) and
@@ -34,14 +35,11 @@ export class TokenManager extends ManagerBase {
   readonly #auth: AuthorizationContext;
   readonly #revoke: RevokeContext;
   readonly #cache: GrantCache;
-  /** Grants made by this manager are DPoP-bound. */
-  readonly #dpop: boolean;
 
   /** @internal Use `createTokenManager`. */
   constructor(parts: ManagerParts, options: ResolvedOptions) {
     super(parts, options);
     this.#now = options.now;
-    this.#dpop = options.dpop !== undefined;
     this.#cache = this.source.cache;
     this.#auth = { store: parts.store, lock: parts.lock, server: parts.server, options };
     this.#revoke = {
@@ -120,18 +118,33 @@ export class TokenManager extends ManagerBase {
    * ```
    */
   getAccessToken(key: string, options?: GetAccessTokenOptions): Promise<string> {
-    const entry = this.#cache.get(key);
-    // Synchronous for every cached call: no options, or a signal not aborted and no forceRefresh.
-    if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
-      // Written only when it changes: a hit leaves the entry's memory clean.
-      if (!entry.used) entry.used = true;
-      return entry.token;
+    // Synchronous for every cached call: no forceRefresh, a signal not aborted; with a resource or
+    // scope, when this spelling of them was seen before (two paths, each on one entry shape).
+    if (options == null || (options.resource === undefined && options.scope === undefined)) {
+      const entry = this.#cache.get(key);
+      if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
+        // Written only when it changes: a hit leaves the entry's memory clean.
+        if (!entry.used) entry.used = true;
+        return entry.token;
+      }
+    } else {
+      const entry = this.#resourceHit(key, options);
+      if (entry !== undefined) return entry.token;
     }
     return this.#getAccessTokenSlow(key, options ?? {});
   }
 
+  /** The cached resource/scope token that answers a call at once, marked used; `undefined`: the slow path. */
+  #resourceHit(key: string, options: GetAccessTokenOptions): ResourceEntry | undefined {
+    if (!isPlainRead(options)) return undefined;
+    const entry = this.resources.peek(key, options.resource, options.scope);
+    if (entry === undefined || !(this.#now() < entry.refreshAt)) return undefined;
+    if (!entry.used) entry.used = true;
+    return entry;
+  }
+
   async #getAccessTokenSlow(key: string, options: GetAccessTokenOptions): Promise<string> {
-    if (options.resource !== undefined) return (await resourceToken(this.resources, this.closing.signal, key, options)).accessToken;
+    if (options.resource !== undefined || options.scope !== undefined) return (await resourceToken(this.resources, this.closing.signal, key, options)).token;
     return (await this.#entrySlow(key, options)).grant.accessToken;
   }
 
@@ -148,19 +161,21 @@ export class TokenManager extends ManagerBase {
    * ```
    */
   getToken(key: string, options?: GetAccessTokenOptions): Promise<TokenResult> {
-    const entry = this.#cache.get(key);
-    if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
-      if (!entry.used) entry.used = true;
-      return entry.result;
+    if (options == null || (options.resource === undefined && options.scope === undefined)) {
+      const entry = this.#cache.get(key);
+      if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
+        if (!entry.used) entry.used = true;
+        return entry.result;
+      }
+    } else {
+      const entry = this.#resourceHit(key, options);
+      if (entry !== undefined) return entry.result;
     }
     return this.#getTokenSlow(key, options ?? {});
   }
 
   async #getTokenSlow(key: string, options: GetAccessTokenOptions): Promise<TokenResult> {
-    if (options.resource !== undefined) {
-      const { accessToken, expiresAt, scope } = await resourceToken(this.resources, this.closing.signal, key, options);
-      return { accessToken, tokenType: this.#dpop ? 'DPoP' : 'Bearer', expiresAt, scope: scope ?? '' };
-    }
+    if (options.resource !== undefined || options.scope !== undefined) return (await resourceToken(this.resources, this.closing.signal, key, options)).result;
     return (await this.#entrySlow(key, options)).result;
   }
 

@@ -13,6 +13,8 @@ export interface RefreshRequest {
   seenRotations: number | undefined;
   /** RFC 8707 resource(s) the new access token is for: never in the store, so always a refresh. */
   resource?: readonly string[] | undefined;
+  /** A scope narrower than the consented one (canonical, see `normalizeScope`): never in the store, so always a refresh. */
+  scope?: string | undefined;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface RefreshRequest {
  */
 export function canAdopt(stored: Grant, now: number, refreshWindowMs: number, request: RefreshRequest): boolean {
   if (stored.status !== 'active') return false;
-  if (request.resource !== undefined) return false;
+  if (request.resource !== undefined || request.scope !== undefined) return false;
   if (request.force && (request.seenRotations === undefined || stored.rotations <= request.seenRotations)) return false;
   return tokenState(refreshTiming(stored, refreshWindowMs, 0), now) === 'fresh';
 }

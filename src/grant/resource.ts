@@ -25,3 +25,39 @@ export function normalizeResource(value: unknown, name = 'resource'): readonly s
   });
   return [...new Set(resources)].sort();
 }
+
+/** RFC 6749 §3.3 `scope-token`: printable ASCII but space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * The scope of a call (a space-separated string or a list of scope tokens) as one canonical string:
+ * sorted, without duplicates, so `'b a'` and `['a', 'b']` are the same cached token.
+ * @throws {ConfigurationError} naming `name` for anything but non-empty RFC 6749 scope tokens.
+ *
+ * @example
+ * ```ts
+ * normalizeScope('email openid email'); // 'email openid'
+ * ```
+ */
+export function normalizeScope(value: unknown, name = 'scope'): string {
+  const list = typeof value === 'string' ? value.split(' ').filter(Boolean) : Array.isArray(value) ? value : undefined;
+  if (list === undefined || list.length === 0 || !list.every((item) => typeof item === 'string' && SCOPE_TOKEN.test(item))) {
+    throw new ConfigurationError(`Expected \`${name}\` to be a non-empty space-separated string of scope tokens, or an array of them`);
+  }
+  return [...new Set(list as string[])].sort().join(' ');
+}
+
+/**
+ * Scope tokens of `requested` the consented `granted` scope lacks (empty: a down-scope the server can
+ * grant). An unknown consented scope (`''`, the server never said) lacks nothing: the server decides.
+ *
+ * @example
+ * ```ts
+ * missingScopes('email openid', 'openid email profile'); // []
+ * ```
+ */
+export function missingScopes(requested: string, granted: string): string[] {
+  if (granted.length === 0) return [];
+  const consented = new Set(granted.split(' '));
+  return requested.split(' ').filter((scope) => !consented.has(scope));
+}

@@ -9,16 +9,16 @@ import { ClosedError, ConfigurationError, ReauthRequiredError } from '../errors.
 import { createDPoPProof, type DPoPProofRequest } from '../grant/dpop-key.ts';
 import type { TokenManagerEventName, TokenManagerEvents } from '../events.ts';
 import { toGrantInfo, type GrantInfo } from '../grant/grant.ts';
-import { normalizeResource } from '../grant/resource.ts';
 import type { ResolvedOptions } from '../resolve-options.ts';
 import { TokenSource } from '../refresh/token-source.ts';
-import { ResourceTokens } from '../refresh/resource-tokens.ts';
-import type { ResourceToken } from '../refresh/transaction.ts';
+import { ResourceTokens, type ResourceEntry } from '../refresh/resource-tokens.ts';
+import { DPoPNonces, protectedFetch } from '../refresh/protected-fetch.ts';
+import type { TokenResult } from '../grant/token.ts';
 import type { KeepAlive, KeepAliveOptions } from '../scheduling/keep-alive.ts';
 import type { GrantStore } from '../storage/grant-store.ts';
 import { raceSignal, throwIfAborted } from '../util/abort.ts';
 import { errorFields, type Logger } from '../util/log.ts';
-import { GRANT_STATUSES, validateKey, type GetAccessTokenOptions, type ListGrantsOptions, type ManagerParts } from './calls.ts';
+import { GRANT_STATUSES, validateKey, type GetAccessTokenOptions, type ListGrantsOptions, type ManagerParts, type ProtectedFetchOptions } from './calls.ts';
 import { GrantWatch } from './keep-alive.ts';
 
 /** The parts of a manager and its calls other than handing out tokens. Extended by `TokenManager` only. @internal */
@@ -31,6 +31,7 @@ export abstract class ManagerBase {
   protected readonly log: Logger | undefined;
   readonly #events = new EventEmitter();
   readonly #watch: GrantWatch;
+  readonly #nonces = new DPoPNonces();
 
   constructor(parts: ManagerParts, options: ResolvedOptions) {
     this.parts = parts;
@@ -113,6 +114,33 @@ export abstract class ManagerBase {
     return createDPoPProof(grant.dpopKey, request, Date.now());
   }
 
+  /** Implemented by the face: the token with its type, expiry and scope. */
+  abstract getToken(key: string, options?: GetAccessTokenOptions): Promise<TokenResult>;
+
+  /**
+   * A request to a protected resource with the grant's access token: `Authorization: <type> <token>`,
+   * plus a `DPoP` proof when the grant is DPoP-bound, retried once with the resource server's nonce
+   * when it asks for one (401 `use_dpop_nonce` with `DPoP-Nonce`, RFC 9449 §9; the nonce is kept per
+   * origin for the next requests), and once with a forced refresh when it refuses the token (401
+   * `invalid_token`, or a 401 naming no error). `input` and `init` are those of the global `fetch`;
+   * a body is replayed for a retry. Resolves the last response, whatever its status.
+   *
+   * @example
+   * ```ts
+   * const response = await tokens.fetch('user-42', 'https://api.example/a/me', { method: 'GET' }, { resource: 'https://api.example/a' });
+   * if (!response.ok) throw new Error(`API answered ${response.status}`);
+   * ```
+   */
+  async fetch(key: string, input: string | URL | Request, init?: RequestInit, options: ProtectedFetchOptions = {}): Promise<Response> {
+    const signal = options.signal === undefined || init?.signal == null ? options.signal ?? init?.signal ?? undefined : AbortSignal.any([options.signal, init.signal]);
+    const target = { resource: options.resource, scope: options.scope };
+    return protectedFetch({
+      getToken: (force, either) => this.getToken(key, { ...target, forceRefresh: force, signal: either }),
+      proof: (request) => this.dpopProof(key, { ...request, signal }),
+      nonces: this.#nonces,
+    }, input, init, signal);
+  }
+
   /**
    * The grant's metadata (no token), or `undefined` when none is stored.
    *
@@ -179,13 +207,13 @@ export abstract class ManagerBase {
   }
 }
 
-/** An access token for one API (RFC 8707), cached per grant and resource; refreshed through the grant's one transaction. */
-export async function resourceToken(resources: ResourceTokens, closing: AbortSignal, key: string, options: GetAccessTokenOptions): Promise<ResourceToken> {
+/** A token for one API (RFC 8707) or a narrower scope, cached per (key, resource, scope); refreshed through the grant's one transaction. */
+export async function resourceToken(resources: ResourceTokens, closing: AbortSignal, key: string, options: GetAccessTokenOptions): Promise<ResourceEntry> {
   validateKey(key);
   assertOpen(closing);
   throwIfAborted(options.signal);
-  const token = resources.get(key, normalizeResource(options.resource!), options.forceRefresh === true);
-  return 'accessToken' in token ? token : raceSignal(token, options.signal);
+  const entry = resources.get(key, options, options.forceRefresh === true);
+  return 'then' in entry ? raceSignal(entry, options.signal) : entry;
 }
 
 /** Throws {@link ClosedError} once the manager is closed. @internal */

@@ -21,6 +21,22 @@ export interface GetAccessTokenOptions {
    * (`startAuthorization({ resource })`) at servers that ask for it.
    */
   resource?: string | URL | ReadonlyArray<string | URL>;
+  /**
+   * A scope narrower than the consented one (space separated, or a list): a token for it is got by a
+   * refresh that sends `scope`, and cached per (key, resource, scope). Scopes beyond the consent are
+   * refused ({@link ConfigurationError}) without a request when the grant's scope is known.
+   */
+  scope?: string | readonly string[];
+}
+
+/** Options of {@link TokenManager.fetch}: which token to send, and when to stop waiting. */
+export interface ProtectedFetchOptions {
+  /** RFC 8707 resource(s) the token is for, as in {@link GetAccessTokenOptions.resource}. */
+  resource?: GetAccessTokenOptions['resource'];
+  /** A narrower scope, as in {@link GetAccessTokenOptions.scope}. */
+  scope?: GetAccessTokenOptions['scope'];
+  /** Aborts the token wait and the request (with `init.signal`, whichever aborts first). */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link TokenManager.listGrants}. */
@@ -48,9 +64,9 @@ export interface ManagerParts {
   observer?: RefreshObserver | undefined;
 }
 
-/** A call the cached grant answers: no `forceRefresh`, no `resource` (its own cache), a signal not aborted. */
+/** A call a cached token answers as it is: no `forceRefresh`, a signal not aborted. */
 export function isPlainRead(options: GetAccessTokenOptions): boolean {
-  return options.forceRefresh !== true && options.resource === undefined && options.signal?.aborted !== true;
+  return options.forceRefresh !== true && options.signal?.aborted !== true;
 }
 
 /** Throws {@link ConfigurationError} unless `key` is a non-empty string of at most 512 characters. @internal */

@@ -84,8 +84,8 @@ export async function exchangeCode(
 }
 
 /**
- * Sends `grant_type=refresh_token` (with a DPoP proof signed by `dpopKey`, and RFC 8707 `resource`
- * parameters, when given); returns the raw response for {@link parseTokenResponse}.
+ * Sends `grant_type=refresh_token` (with a DPoP proof signed by `dpopKey`, RFC 8707 `resource`
+ * parameters and a narrower `scope`, when given); returns the raw response for {@link parseTokenResponse}.
  */
 export function requestRefresh(
   oauth: OAuthClient,
@@ -94,10 +94,15 @@ export function requestRefresh(
   capture?: ResponseCapture,
   dpopKey?: StoredDPoPKey,
   resource?: readonly string[],
+  scope?: string,
 ): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> {
   const options = dpopKey === undefined ? undefined : { DPoP: dpopHandle(oauth.config, dpopKey) };
-  // RFC 8707: one `resource` parameter per resource.
-  const parameters = resource === undefined ? undefined : new URLSearchParams(resource.map((value) => ['resource', value]));
+  // RFC 8707: one `resource` parameter per resource; RFC 6749 §6: `scope` narrows the new access token.
+  let parameters: URLSearchParams | undefined;
+  if (resource !== undefined || scope !== undefined) {
+    parameters = new URLSearchParams((resource ?? []).map((value) => ['resource', value]));
+    if (scope !== undefined) parameters.set('scope', scope);
+  }
   return withRequestSignal(signal, () => client.refreshTokenGrant(oauth.config, refreshToken, parameters, options), capture);
 }
 

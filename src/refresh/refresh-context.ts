@@ -42,7 +42,7 @@ export interface RefreshContext {
   observer?: RefreshObserver | undefined;
 }
 
-/** An access token issued for the resource(s) of a refresh request (RFC 8707). */
+/** An access token issued for the resource(s) (RFC 8707) or the narrower scope of a refresh request. */
 export interface ResourceToken {
   accessToken: string;
   /** Epoch ms. */

@@ -1,18 +1,32 @@
 /**
- * Access tokens for resources (RFC 8707), cached per (grant, resource) in this process. Each is got
- * by a refresh of the grant for that resource, through the grant's one refresh transaction (its lock,
- * its fenced write of the rotated refresh token), so a grant still rotates once at a time however
- * many resources it serves, and a rotation for one resource leaves the others' tokens valid.
+ * Access tokens for resources (RFC 8707) and narrower scopes, cached per (grant, resource set, scope)
+ * in this process. Each is got by a refresh of the grant that sends `resource` and/or `scope`, through
+ * the grant's one refresh transaction (its lock, its fenced write of the rotated refresh token), so a
+ * grant still rotates once at a time however many resources it serves, and a rotation for one
+ * resource leaves the others' tokens valid.
  * @module
  */
 import { ClosedError, ReauthRequiredError, ServerUnavailableError, TokenManagerError } from '../errors.ts';
-import { refreshTiming, tokenState, type RefreshTiming } from '../grant/expiry.ts';
-import { refreshGrant, type RefreshContext, type ResourceToken } from './transaction.ts';
+import { tokenState } from '../grant/expiry.ts';
+import { normalizeResource, normalizeScope } from '../grant/resource.ts';
+import { refreshGrant, type RefreshContext } from './transaction.ts';
+import { ResourceCache, type ResourceEntry } from './resource-cache.ts';
 import type { TokenSource } from './token-source.ts';
 
-/** A cached resource token. */
-interface ResourceEntry extends RefreshTiming {
-  token: ResourceToken;
+export type { ResourceEntry } from './resource-cache.ts';
+
+/** What a token is asked for besides the grant's own, as the caller wrote it. */
+export interface TokenTarget {
+  resource?: string | URL | ReadonlyArray<string | URL> | undefined;
+  scope?: string | readonly string[] | undefined;
+}
+
+/** The canonical form of a {@link TokenTarget}. */
+interface Target {
+  resources: readonly string[] | undefined;
+  scope: string | undefined;
+  /** Cache and single-flight identity. */
+  id: string;
 }
 
 /** Settings of a {@link ResourceTokens}. @internal */
@@ -33,44 +47,55 @@ export class ResourceTokens {
   readonly #ctx: RefreshContext;
   readonly #source: TokenSource;
   readonly #options: ResourceTokensOptions;
-  /** key → resource id → entry; both maps kept in use order (least recent first). */
-  readonly #entries = new Map<string, Map<string, ResourceEntry>>();
+  readonly #cache: ResourceCache;
   readonly #inflight = new Map<string, Promise<ResourceEntry>>();
 
   constructor(ctx: RefreshContext, source: TokenSource, options: ResourceTokensOptions) {
     this.#ctx = ctx;
     this.#source = source;
     this.#options = options;
+    this.#cache = new ResourceCache({ ...options, refreshWindowMs: ctx.policy.refreshWindowMs });
   }
 
   /**
-   * A valid access token of `key`'s grant for `resources` (sorted, without duplicates): cached while
-   * fresh, refreshed in the background inside the refresh window, else got by a refresh.
+   * The hot path: the entry cached for this exact spelling of `resource` and `scope`, if any (the
+   * caller checks `refreshAt`). Allocates nothing.
    */
-  get(key: string, resources: readonly string[], force: boolean): Promise<ResourceToken> | ResourceToken {
-    const id = resources.join(' ');
-    const perGrant = this.#entries.get(key);
-    const entry = perGrant?.get(id);
+  peek(key: string, resource: unknown, scope: unknown): ResourceEntry | undefined {
+    return this.#cache.peek(key, resource, scope);
+  }
+
+  /**
+   * A valid access token of `key`'s grant for `target`: cached while fresh, refreshed in the
+   * background inside the refresh window, else got by a refresh.
+   * @throws {ConfigurationError} for a resource or scope that is not valid (synchronously).
+   */
+  get(key: string, target: TokenTarget, force: boolean): Promise<ResourceEntry> | ResourceEntry {
+    const resources = target.resource === undefined ? undefined : normalizeResource(target.resource);
+    const scope = target.scope === undefined ? undefined : normalizeScope(target.scope);
+    const id = `${resources?.join(' ') ?? ''}\n${scope ?? ''}`;
+    const entry = this.#cache.get(key, id);
     if (entry !== undefined && !force) {
-      perGrant!.delete(id);
-      perGrant!.set(id, entry);
       const state = tokenState(entry, this.#ctx.policy.now());
-      if (state === 'fresh') return entry.token;
-      if (state === 'refresh_ahead') {
-        if (!this.#inflight.has(`${key}\n${id}`)) this.#sync(key, resources, id).catch(() => {});
-        return entry.token;
+      if (state !== 'expired') {
+        this.#cache.alias(key, target.resource, target.scope, entry);
+        if (state === 'refresh_ahead' && !this.#inflight.has(`${key}\n${id}`)) this.#sync(key, { resources, scope, id }).catch(() => {});
+        return entry;
       }
     }
-    return this.#sync(key, resources, id).then((next) => next.token);
+    return this.#sync(key, { resources, scope, id }).then((next) => {
+      this.#cache.alias(key, target.resource, target.scope, next);
+      return next;
+    });
   }
 
   /** Drops every resource token of `key` (a new consent or a revocation). */
   forget(key: string): void {
-    this.#entries.delete(key);
+    this.#cache.forget(key);
   }
 
   clear(): void {
-    this.#entries.clear();
+    this.#cache.clear();
   }
 
   /** In flight, for `close()` to wait on. */
@@ -78,24 +103,24 @@ export class ResourceTokens {
     return Promise.allSettled(this.#inflight.values());
   }
 
-  /** Single flight per (grant, resource) in this process. */
-  #sync(key: string, resources: readonly string[], id: string): Promise<ResourceEntry> {
-    const flight = `${key}\n${id}`;
+  /** Single flight per (grant, resource set, scope) in this process. */
+  #sync(key: string, target: Target): Promise<ResourceEntry> {
+    const flight = `${key}\n${target.id}`;
     const inflight = this.#inflight.get(flight);
     if (inflight !== undefined) return inflight;
-    const promise = this.#refresh(key, resources, id).finally(() => this.#inflight.delete(flight));
+    const promise = this.#refresh(key, target).finally(() => this.#inflight.delete(flight));
     this.#inflight.set(flight, promise);
     return promise;
   }
 
-  async #refresh(key: string, resources: readonly string[], id: string): Promise<ResourceEntry> {
+  async #refresh(key: string, target: Target): Promise<ResourceEntry> {
     const { signal } = this.#options;
     const { emit } = this.#ctx;
     try {
       // A rotated grant the store refused is written first: the store must hold the live refresh token.
       if (this.#source.held(key) !== undefined) await this.#source.sync(key, false, undefined);
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const outcome = await refreshGrant(this.#ctx, key, { force: true, seenRotations: undefined, resource: resources }, signal);
+        const outcome = await refreshGrant(this.#ctx, key, { force: true, seenRotations: undefined, resource: target.resources, scope: target.scope }, signal);
         if ('unpersisted' in outcome) {
           this.#source.hold(outcome);
           throw outcome.error;
@@ -103,7 +128,8 @@ export class ResourceTokens {
         this.#source.cacheGrant(outcome.grant);
         if (outcome.resourceToken !== undefined) {
           emit('refreshed', { key, rotations: outcome.grant.rotations, expiresAt: outcome.resourceToken.expiresAt });
-          return this.#cache(key, id, outcome.resourceToken);
+          const tokenType = outcome.grant.dpopKey !== undefined ? 'DPoP' : 'Bearer';
+          return this.#cache.set(key, target.id, outcome.resourceToken, tokenType, target.scope);
         }
         // Another refresher rotated first (the fenced write lost): refresh again from its grant.
       }
@@ -114,19 +140,5 @@ export class ResourceTokens {
       if (reported !== undefined) emit('refreshFailed', { key, error: reported });
       throw error;
     }
-  }
-
-  #cache(key: string, id: string, token: ResourceToken): ResourceEntry {
-    const entry: ResourceEntry = { token, ...refreshTiming(token, this.#ctx.policy.refreshWindowMs, Math.random()) };
-    let perGrant = this.#entries.get(key);
-    if (perGrant === undefined) {
-      perGrant = new Map();
-      this.#entries.set(key, perGrant);
-      if (this.#entries.size > this.#options.maxGrants) this.#entries.delete(this.#entries.keys().next().value!);
-    }
-    perGrant.delete(id);
-    perGrant.set(id, entry);
-    if (perGrant.size > this.#options.maxTokensPerGrant) perGrant.delete(perGrant.keys().next().value!);
-    return entry;
   }
 }

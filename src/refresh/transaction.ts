@@ -6,11 +6,12 @@
  * @module
  */
 import { canAdopt, type RefreshRequest } from '../grant/adopt.ts';
+import { missingScopes } from '../grant/resource.ts';
 import { followSignal, sleep } from '../util/abort.ts';
 import { backoffDelayMs, type BackoffPolicy } from '../util/backoff.ts';
 import { retryTransient } from '../oauth/retry.ts';
 import { classifyFailure } from '../oauth/classify.ts';
-import { LockError, ReauthRequiredError, ServerUnavailableError } from '../errors.ts';
+import { ConfigurationError, LockError, ReauthRequiredError, ServerUnavailableError } from '../errors.ts';
 import { applyRefresh, applyRotation, type Grant, type TokenSet } from '../grant/grant.ts';
 import type { Lease } from '../locks/lock.ts';
 import type { ResponseCapture } from '../oauth/http.ts';
@@ -84,6 +85,9 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
   if (canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return { grant: stored, refreshed: false };
   if (policy.now() >= stored.createdAt + policy.maxGrantLifetimeMs) return reauth(ctx, stored, 'expired');
+  // A scope beyond the consent is refused here: the server would refuse it, and some rotate first.
+  const beyond = request.scope === undefined || request.resource !== undefined ? [] : missingScopes(request.scope, stored.scope);
+  if (beyond.length > 0) throw new ConfigurationError(`Expected \`scope\` within the consented scope; not consented: ${beyond.join(' ')}`);
 
   // A marker left by a refresher that died (or gave up) after its request may have reached the
   // server. That request may even be processed later (a buffering proxy, a slow server): give it the
@@ -122,7 +126,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
       // loop ends, may have reached the server: ambiguous, whatever error the abort surfaces as.
       inFlight = true;
       try {
-        return await requestRefresh(oauth, stored.refreshToken, attemptSignal, capture, stored.dpopKey, request.resource);
+        return await requestRefresh(oauth, stored.refreshToken, attemptSignal, capture, stored.dpopKey, request.resource, request.scope);
       } catch (error) {
         if (attemptSignal.aborted) abortedInFlight = true;
         throw error;
@@ -178,7 +182,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   } catch (error) {
     return refuseResponse(ctx, oauth, stored, capture, error, lease);
   }
-  if (request.resource !== undefined) return persistForResource(ctx, stored, tokens, receivedAt, lease);
+  if (request.resource !== undefined || request.scope !== undefined) return persistForResource(ctx, stored, tokens, receivedAt, lease);
   const next = applyRefresh(stored, tokens, receivedAt, policy.refreshTokenLifetimeMs);
   const written = await persist(ctx, next, stored.refreshToken, lease.signal);
   if (!written.ok) return adoptNewer(key, written);
@@ -186,7 +190,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
 }
 
 /**
- * A refresh for a resource: the rotated refresh token is persisted (the grant's own access token
+ * A refresh for a resource or a narrower scope: the rotated refresh token is persisted (the grant's own access token
  * stays), and the resource's access token is handed to the caller, never stored.
  */
 async function persistForResource(ctx: RefreshContext, stored: Grant, tokens: TokenSet, receivedAt: number, lease: Lease): Promise<RefreshOutcome> {

@@ -6,7 +6,8 @@
  * { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })`, or use {@link spawnFleet}. Protocol:
  * - worker → parent `{ type: 'ready' }` once the manager is created (discovery done);
  * - parent → worker `{ type: 'round', now, callers }`: sets the clock to `now`, fires `callers`
- *   concurrent `getAccessToken(key)` and answers {@link RoundResult} (`type: 'done'`);
+ *   concurrent `getAccessToken(key)` (with `resources`: caller i asks for `resources[i % n]`) and
+ *   answers {@link RoundResult} (`type: 'done'`);
  * - parent → worker `{ type: 'close' }`: closes the manager and the backend, answers `{ type: 'closed' }`, exits.
  * The worker exits by itself when its parent goes away (IPC disconnect).
  */
@@ -54,7 +55,7 @@ export interface FleetWorkerConfig {
 
 /** parent → worker. */
 export type FleetCommand =
-  | { type: 'round'; now: number; callers: number }
+  | { type: 'round'; now: number; callers: number; resources?: string[] }
   | { type: 'close' };
 
 /** What a round saw in one worker. */
@@ -62,6 +63,8 @@ export interface RoundResult {
   type: 'done';
   /** The distinct access tokens the callers got. */
   tokens: string[];
+  /** With `resources`: the distinct access tokens got for each resource. */
+  tokensByResource?: Record<string, string[]>;
   /** `code` of every caller that failed (`ERR_REAUTH_REQUIRED`, ...), one entry per failed caller. */
   errors: string[];
   /** The distinct `reason`s of the `ReauthRequiredError`s among them. */
@@ -146,7 +149,7 @@ export function summarize(values: readonly number[]): [number, number, number] {
 export interface FleetMember {
   readonly child: ChildProcess;
   /** Runs a round; rejects if the worker dies first. */
-  round(now: number, callers: number): Promise<RoundResult>;
+  round(now: number, callers: number, resources?: string[]): Promise<RoundResult>;
   /** SIGKILL, resolved once the process is gone. */
   kill(): Promise<void>;
   /** Closes the manager and lets the process exit (kills it if it does not answer). */
@@ -197,9 +200,9 @@ function spawnMember(config: FleetWorkerConfig): FleetMember & { ready: Promise<
   return {
     child,
     ready,
-    async round(now, callers) {
+    async round(now, callers, resources) {
       const reply = next();
-      send({ type: 'round', now, callers });
+      send({ type: 'round', now, callers, ...(resources === undefined ? {} : { resources }) });
       const result = await reply;
       if (result.type !== 'done') throw new Error(`fleet worker ${child.pid} answered ${result.type} to a round`);
       return result;
@@ -229,6 +232,7 @@ function spawnMember(config: FleetWorkerConfig): FleetMember & { ready: Promise<
 /** What one caller got. */
 interface CallerOutcome {
   token?: string;
+  resource?: string | undefined;
   code?: string;
   reason?: string | undefined;
   waitMs: number;
@@ -297,17 +301,18 @@ async function main(config: FleetWorkerConfig): Promise<void> {
       return;
     }
     nowMs = command.now;
-    void round(command.callers).then(reply, (error: unknown) => reply({ type: 'error', message: String(error) }));
+    void round(command.callers, command.resources).then(reply, (error: unknown) => reply({ type: 'error', message: String(error) }));
   });
 
-  async function round(callers: number): Promise<RoundResult> {
+  async function round(callers: number, resources: string[] | undefined): Promise<RoundResult> {
     const current: RefreshTiming = { startedAt: performance.now() };
     timing = current;
-    const outcomes = await Promise.all(Array.from({ length: callers }, async (): Promise<CallerOutcome> => {
+    const outcomes = await Promise.all(Array.from({ length: callers }, async (_, index): Promise<CallerOutcome> => {
       const calledAt = performance.now();
+      const resource = resources?.[index % resources.length];
       try {
-        const token = await tokens.getAccessToken(config.key);
-        return { token, waitMs: performance.now() - calledAt };
+        const token = await tokens.getAccessToken(config.key, resource === undefined ? undefined : { resource });
+        return { token, resource, waitMs: performance.now() - calledAt };
       } catch (error) {
         const { code, reason } = error as { code?: string; reason?: string };
         return { code: code ?? String(error), reason, waitMs: performance.now() - calledAt };
@@ -322,6 +327,10 @@ async function main(config: FleetWorkerConfig): Promise<void> {
       waitsMs: summarize(latenciesMs),
       latenciesMs,
     };
+    if (resources !== undefined) {
+      result.tokensByResource = Object.fromEntries(resources.map((resource) => [resource,
+        [...new Set(outcomes.flatMap((outcome) => (outcome.resource === resource && outcome.token !== undefined ? [outcome.token] : [])))]]));
+    }
     if (current.totalMs !== undefined) {
       result.refresh = { totalMs: current.totalMs, lockWaitMs: current.lockWaitMs, serverMs: current.serverMs };
     }
