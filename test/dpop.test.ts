@@ -11,7 +11,7 @@ import Keyv from 'keyv';
 import { decodeGrant, encodeGrant } from '../src/grant/record.ts';
 import { ConfigurationError, RecordError, createTokenManager, generateEncryptionKey, type Jwk, type TokenManager } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, connectedManager, createClock, grantKey, managerOptions, registerSecret, rejection } from './support/harness.ts';
+import { connect, createClock, grantKey, managerOptions, registerSecret, rejection, withManager } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -67,49 +67,43 @@ describe('DPoP', () => {
   for (const algorithm of ['ES256', 'EdDSA'] as const) {
     it(`binds every access token to the grant's key (${algorithm}); a second process refreshes with the same stored key`, async () => {
       const store = new Keyv();
-      const clock = createClock();
-      const tokens = await connectedManager(idp, 'post', `dpop-${algorithm}`, { dpop: { algorithm }, store, now: clock.now });
-      const other = createClock(clock.now() + HOUR_MS);
-      const second = await createTokenManager(managerOptions(idp, 'post', { dpop: true, store, now: other.now }));
-      try {
-        const jwk = await storedKey(store, `dpop-${algorithm}`);
-        const info = await tokens.getGrant(`dpop-${algorithm}`);
-        assert.ok(info !== undefined && !('dpopKey' in info), 'grant info carries no key');
+      await withManager({ idp, connect: `dpop-${algorithm}`, options: { dpop: { algorithm }, store } }, async (tokens, clock) => {
+        const other = createClock(clock.now() + HOUR_MS);
+        await withManager({ idp, clock: other, options: { dpop: true, store } }, async (second) => {
+          const jwk = await storedKey(store, `dpop-${algorithm}`);
+          const info = await tokens.getGrant(`dpop-${algorithm}`);
+          assert.ok(info !== undefined && !('dpopKey' in info), 'grant info carries no key');
 
-        const first = await tokens.getAccessToken(`dpop-${algorithm}`);
-        const claims = await introspect(idp, first);
-        assert.equal(claims.active, true);
-        assert.equal(claims.token_type, 'DPoP');
-        assert.equal(claims.cnf?.jkt, thumbprint(jwk), 'cnf.jkt is the thumbprint of the stored key');
+          const first = await tokens.getAccessToken(`dpop-${algorithm}`);
+          const claims = await introspect(idp, first);
+          assert.equal(claims.active, true);
+          assert.equal(claims.token_type, 'DPoP');
+          assert.equal(claims.cnf?.jkt, thumbprint(jwk), 'cnf.jkt is the thumbprint of the stored key');
 
-        assert.equal(await dpopUserinfo(idp, tokens, `dpop-${algorithm}`, first), 200, 'the resource accepts the proof');
-        assert.equal((await userinfo(idp, { authorization: `Bearer ${first}` })).status, 401, 'a bound token is refused as a bearer token');
-        assert.notEqual((await userinfo(idp, { authorization: `DPoP ${first}` })).status, 200, 'and without a proof');
-        const elsewhere = await tokens.dpopProof(`dpop-${algorithm}`, { method: 'GET', url: `${idp.issuer}/elsewhere`, accessToken: first });
-        assert.notEqual((await userinfo(idp, { authorization: `DPoP ${first}`, dpop: elsewhere })).status, 200, 'a proof for another URL is refused');
+          assert.equal(await dpopUserinfo(idp, tokens, `dpop-${algorithm}`, first), 200, 'the resource accepts the proof');
+          assert.equal((await userinfo(idp, { authorization: `Bearer ${first}` })).status, 401, 'a bound token is refused as a bearer token');
+          assert.notEqual((await userinfo(idp, { authorization: `DPoP ${first}` })).status, 200, 'and without a proof');
+          const elsewhere = await tokens.dpopProof(`dpop-${algorithm}`, { method: 'GET', url: `${idp.issuer}/elsewhere`, accessToken: first });
+          assert.notEqual((await userinfo(idp, { authorization: `DPoP ${first}`, dpop: elsewhere })).status, 200, 'a proof for another URL is refused');
 
-        // The second process finds the token expired and refreshes: its proof is signed with the stored key.
-        idp.resetCounters();
-        const refreshed = await second.getAccessToken(`dpop-${algorithm}`);
-        assert.ok(refreshed !== first, 'a different token');
-        assert.equal(idp.counters.refreshSuccesses, 1);
-        assert.equal((await second.getGrant(`dpop-${algorithm}`))?.rotations, 1);
-        assert.equal((await introspect(idp, refreshed)).cnf?.jkt, thumbprint(jwk));
-        assert.deepEqual(await storedKey(store, `dpop-${algorithm}`), jwk, 'the key is kept across rotations');
-        assert.equal(await dpopUserinfo(idp, second, `dpop-${algorithm}`, refreshed), 200);
-        assert.equal(await dpopUserinfo(idp, tokens, `dpop-${algorithm}`, refreshed), 200, 'either process signs with the same key');
-      } finally {
-        await second.close();
-        await tokens.close();
-      }
+          // The second process finds the token expired and refreshes: its proof is signed with the stored key.
+          idp.resetCounters();
+          const refreshed = await second.getAccessToken(`dpop-${algorithm}`);
+          assert.ok(refreshed !== first, 'a different token');
+          assert.equal(idp.counters.refreshSuccesses, 1);
+          assert.equal((await second.getGrant(`dpop-${algorithm}`))?.rotations, 1);
+          assert.equal((await introspect(idp, refreshed)).cnf?.jkt, thumbprint(jwk));
+          assert.deepEqual(await storedKey(store, `dpop-${algorithm}`), jwk, 'the key is kept across rotations');
+          assert.equal(await dpopUserinfo(idp, second, `dpop-${algorithm}`, refreshed), 200);
+          assert.equal(await dpopUserinfo(idp, tokens, `dpop-${algorithm}`, refreshed), 200, 'either process signs with the same key');
+        });
+      });
     });
   }
 
   it('a public client: its refresh token is bound too, refused without the proof', async () => {
     const store = new Keyv();
-    const clock = createClock();
-    const tokens = await connectedManager(idp, 'public', 'dpop-public', { dpop: true, store, now: clock.now });
-    try {
+    await withManager({ idp, client: 'public', connect: 'dpop-public', options: { dpop: true, store } }, async (tokens, clock) => {
       await storedKey(store, 'dpop-public');
       const { refreshToken } = JSON.parse((await store.get(grantKey('dpop-public'))) as string) as { refreshToken: string };
       const stolen = await fetch(`${idp.issuer}/token`, {
@@ -128,49 +122,37 @@ describe('DPoP', () => {
       const { refreshToken: current } = JSON.parse((await store.get(grantKey('dpop-public'))) as string) as { refreshToken: string };
       assert.equal((await tokens.revoke('dpop-public')).revokedAtServer, true);
       assert.equal(idp.refreshTokenState(current), 'unknown', 'revoked at the server');
-    } finally {
-      await tokens.close();
-    }
+    });
   });
 
   it('encrypts the key with the grant; a second process with the same keys signs with it', async () => {
     const store = new Keyv();
     const encryption = { keys: { k1: generateEncryptionKey() }, currentKeyId: 'k1' };
-    const clock = createClock();
-    const tokens = await connectedManager(idp, 'post', 'dpop-encrypted', { dpop: true, store, encryption, now: clock.now });
-    const other = createClock(clock.now() + HOUR_MS);
-    const second = await createTokenManager(managerOptions(idp, 'post', { dpop: true, store, encryption, now: other.now }));
-    try {
-      const raw = (await store.get(grantKey('dpop-encrypted'))) as string;
-      assert.doesNotMatch(raw, /dpopKey|"kty"|"d"/, 'no key material in the clear');
-      const first = await tokens.getAccessToken('dpop-encrypted');
-      const jkt = (await introspect(idp, first)).cnf?.jkt;
-      assert.ok(jkt);
-      const refreshed = await second.getAccessToken('dpop-encrypted');
-      assert.ok(refreshed !== first, 'a different token');
-      assert.equal((await introspect(idp, refreshed)).cnf?.jkt, jkt);
-      assert.equal(await dpopUserinfo(idp, second, 'dpop-encrypted', refreshed), 200);
-    } finally {
-      await second.close();
-      await tokens.close();
-    }
+    await withManager({ idp, connect: 'dpop-encrypted', options: { dpop: true, store, encryption } }, async (tokens, clock) => {
+      const other = createClock(clock.now() + HOUR_MS);
+      await withManager({ idp, clock: other, options: { dpop: true, store, encryption } }, async (second) => {
+        const raw = (await store.get(grantKey('dpop-encrypted'))) as string;
+        assert.doesNotMatch(raw, /dpopKey|"kty"|"d"/, 'no key material in the clear');
+        const first = await tokens.getAccessToken('dpop-encrypted');
+        const jkt = (await introspect(idp, first)).cnf?.jkt;
+        assert.ok(jkt);
+        const refreshed = await second.getAccessToken('dpop-encrypted');
+        assert.ok(refreshed !== first, 'a different token');
+        assert.equal((await introspect(idp, refreshed)).cnf?.jkt, jkt);
+        assert.equal(await dpopUserinfo(idp, second, 'dpop-encrypted', refreshed), 200);
+      });
+    });
   });
 
   it('a grant made without `dpop` has no key: dpopProof says so; no grant: reauth', async () => {
-    const tokens = await connectedManager(idp, 'post', 'bearer-only');
-    try {
+    await withManager({ idp, connect: 'bearer-only' }, async (tokens) => {
       const error = await rejection(tokens.dpopProof('bearer-only', { method: 'GET', url: `${idp.issuer}/me` }));
       assert.ok(error instanceof ConfigurationError, `got ${error}`);
       assert.equal((await rejection(tokens.dpopProof('nobody', { method: 'GET', url: `${idp.issuer}/me` }))).name, 'ReauthRequiredError');
-      const dpop = await connectedManager(idp, 'post', 'dpop-bad-url', { dpop: true });
-      try {
+      await withManager({ idp, connect: 'dpop-bad-url', options: { dpop: true } }, async (dpop) => {
         assert.ok(await rejection(dpop.dpopProof('dpop-bad-url', { method: 'GET', url: 'not a url' })) instanceof ConfigurationError);
-      } finally {
-        await dpop.close();
-      }
-    } finally {
-      await tokens.close();
-    }
+      });
+    });
   });
 
   it('validates the option', async () => {

@@ -53,18 +53,6 @@ export async function connect(tokens: TokenManager, idp: AuthorizationServer, ke
   await tokens.completeAuthorization(await idp.consent(url), { state });
 }
 
-/** A manager with a grant for `key` already stored. */
-export async function connectedManager(
-  idp: AuthorizationServer,
-  kind: ClientKind,
-  key: string,
-  extra: Partial<TokenManagerOptions> = {},
-): Promise<TokenManager> {
-  const tokens = await createTokenManager(managerOptions(idp, kind, extra));
-  await connect(tokens, idp, key);
-  return tokens;
-}
-
 /** What {@link withManager} builds: a manager of one test-server client, optionally with a consented grant. */
 export interface ManagerFixture {
   /** The test authorization server. */
