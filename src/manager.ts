@@ -116,7 +116,7 @@ export class TokenManager {
       maxGrants: options.maxCachedGrants,
       signal: this.#closing.signal,
     });
-    this.#auth = { store: parts.store, lock: parts.lock, server: parts.server, options };
+    this.#auth = { store: parts.store, lock: parts.lock, server: parts.server, options, observer: parts.observer };
     this.#revoke = {
       ...this.#auth,
       requestTimeoutMs: options.requestTimeoutMs,
@@ -199,6 +199,7 @@ export class TokenManager {
     if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
       // Written only when it changes: a hit leaves the entry's memory clean.
       if (!entry.used) entry.used = true;
+      this.#cache.hits++;
       return entry.token;
     }
     return this.#getAccessTokenSlow(key, options ?? {});
@@ -233,6 +234,7 @@ export class TokenManager {
     const entry = this.#cache.get(key);
     if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
       if (!entry.used) entry.used = true;
+      this.#cache.hits++;
       return entry.result;
     }
     return this.#getTokenSlow(key, options ?? {});
@@ -287,12 +289,14 @@ export class TokenManager {
     if (entry !== undefined && !force) {
       entry.used = true;
       const state = tokenState(entry, this.#now());
+      if (state !== 'expired') this.#cache.hits++;
       if (state === 'fresh') return entry;
       if (state === 'refresh_ahead') {
         this.#source.refreshInBackground(key, entry);
         return entry;
       }
     }
+    this.#cache.misses++;
     return raceSignal(this.#source.sync(key, force, entry?.grant.rotations), options.signal);
   }
 

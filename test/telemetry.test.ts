@@ -4,9 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { metrics, trace } from '@opentelemetry/api';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData, type SumMetricData } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { createTokenManager } from 'offline-tokens';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type GaugeMetricData, type HistogramMetricData, type SumMetricData } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import Keyv from 'keyv';
+import { createInProcessLock, createTokenManager } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
 import { connect, createClock, managerOptions, rejection } from './support/harness.ts';
 
@@ -43,10 +44,17 @@ describe('OpenTelemetry', () => {
       await tokens.close();
     }
 
-    const finished = spans.getFinishedSpans();
-    assert.deepEqual(finished.map((span) => span.name), ['offline_tokens.refresh', 'offline_tokens.refresh', 'offline_tokens.refresh']);
+    const finished = spans.getFinishedSpans().filter((span) => span.name === 'offline_tokens.refresh');
+    assert.equal(finished.length, 3);
     assert.deepEqual(finished.map((span) => span.attributes['offline_tokens.outcome']), ['refreshed', 'failed', 'reauth_required']);
     assert.equal(finished[0]!.attributes['offline_tokens.rotations'], 1);
+    assert.deepEqual(finished.map((span) => span.attributes['offline_tokens.attempts']), [1, 1, 1]);
+    assert.deepEqual(finished.map((span) => span.attributes['offline_tokens.adopted']), [false, false, false]);
+    for (const span of finished) assert.equal(typeof span.attributes['offline_tokens.lock_wait_ms'], 'number');
+    // Each refresh waited for its lock once, in a child span.
+    const lockSpans = spans.getFinishedSpans().filter((span) => span.name === 'offline_tokens.lock.acquire');
+    assert.deepEqual(lockSpans.map((span) => parentOf(span)).sort(), finished.map((span) => span.spanContext().spanId).sort());
+    assert.deepEqual(lockSpans.map((span) => span.attributes['offline_tokens.lock.acquired']), [true, true, true]);
     assert.equal(finished[1]!.attributes['offline_tokens.error_code'], 'ERR_SERVER_UNAVAILABLE');
     assert.equal(finished[1]!.status.code, 2, 'a failed refresh is an ERROR span');
     const keyHash = finished[0]!.attributes['offline_tokens.key_hash'];
@@ -64,4 +72,111 @@ describe('OpenTelemetry', () => {
     assert.equal(histogram.descriptor.unit, 's');
     assert.equal(histogram.dataPoints.reduce((sum, point) => sum + point.value.count, 0), 3);
   });
+
+  it('counts attempts at the token endpoint, retries included', async () => {
+    spans.reset();
+    const clock = createClock();
+    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now, maxRetries: 2 }));
+    try {
+      await connect(tokens, idp, 'user-otel-retry');
+      idp.faults.push({ kind: 'respond', status: 503, body: 'busy' }, { kind: 'respond', status: 503, body: 'busy' });
+      await tokens.getAccessToken('user-otel-retry', { forceRefresh: true });
+    } finally {
+      await tokens.close();
+    }
+    const [refresh] = spans.getFinishedSpans().filter((span) => span.name === 'offline_tokens.refresh');
+    assert.equal(refresh!.attributes['offline_tokens.outcome'], 'refreshed');
+    assert.equal(refresh!.attributes['offline_tokens.attempts'], 3);
+  });
+
+  it('traces the lock wait of a refresh that waited for another one, as a child span', async () => {
+    spans.reset();
+    const store = new Keyv();
+    const lock = createInProcessLock();
+    const first = await createTokenManager(managerOptions(idp, 'post', { store, lock }));
+    const second = await createTokenManager(managerOptions(idp, 'post', { store, lock }));
+    try {
+      await connect(first, idp, 'user-otel-lock');
+      await second.getAccessToken('user-otel-lock');
+      // The first refresher holds the lock while the server's answer takes 300 ms; the second waits.
+      idp.faults.push({ kind: 'slow-response', ms: 300 });
+      const slow = first.getAccessToken('user-otel-lock', { forceRefresh: true });
+      await waitFor(() => spans.getFinishedSpans().some((span) => span.name === 'offline_tokens.lock.acquire'));
+      await second.getAccessToken('user-otel-lock', { forceRefresh: true });
+      await slow;
+    } finally {
+      await first.close();
+      await second.close();
+    }
+    const refreshes = spans.getFinishedSpans().filter((span) => span.name === 'offline_tokens.refresh');
+    const waited = refreshes.find((span) => span.attributes['offline_tokens.outcome'] === 'adopted');
+    assert.ok(waited, 'the second refresh adopted the first one\'s rotation');
+    const lockSpan = spans.getFinishedSpans().find((span) => span.name === 'offline_tokens.lock.acquire' && parentOf(span) === waited.spanContext().spanId)!;
+    // It could not get the lock before the first refresher released it, after the slow answer.
+    assert.ok(Number(lockSpan.attributes['offline_tokens.lock_wait_ms']) >= 250, `waited ${lockSpan.attributes['offline_tokens.lock_wait_ms']} ms`);
+    assert.equal(waited.attributes['offline_tokens.lock_wait_ms'], lockSpan.attributes['offline_tokens.lock_wait_ms']);
+    assert.equal(waited.attributes['offline_tokens.adopted'], true);
+  });
+
+  it('traces consents, completed and failed, without the raw key', async () => {
+    spans.reset();
+    const tokens = await createTokenManager(managerOptions(idp, 'post'));
+    try {
+      await connect(tokens, idp, 'user-otel-consent');
+      const { url } = await tokens.startAuthorization({ key: 'user-otel-consent' });
+      await rejection(tokens.completeAuthorization(await idp.consent(url), { state: 'another-browser' }));
+    } finally {
+      await tokens.close();
+    }
+    const consents = spans.getFinishedSpans().filter((span) => span.name === 'offline_tokens.authorization.complete');
+    assert.deepEqual(consents.map((span) => span.attributes['offline_tokens.outcome']), ['completed', 'failed']);
+    assert.match(String(consents[0]!.attributes['offline_tokens.key_hash']), /^[0-9a-f]{16}$/);
+    assert.equal(consents[1]!.attributes['offline_tokens.error_code'], 'ERR_BAD_CALLBACK');
+    assert.equal(consents[1]!.status.code, 2);
+    assert.ok(!JSON.stringify(consents.map((span) => span.attributes)).includes('user-otel-consent'));
+  });
+
+  it('reports cache hits and misses and the cached grants by status, collected from plain counters', async () => {
+    const before = await cacheMetrics();
+    const clock = createClock();
+    const tokens = await createTokenManager(managerOptions(idp, 'post', { now: clock.now }));
+    try {
+      await connect(tokens, idp, 'user-otel-cache-a');
+      await connect(tokens, idp, 'user-otel-cache-b');
+      for (let i = 0; i < 5; i++) await tokens.getAccessToken('user-otel-cache-a'); // hits (cached by the consent)
+      await tokens.getToken('user-otel-cache-b'); // hit
+      await tokens.getAccessToken('user-otel-cache-b', { signal: AbortSignal.timeout(60_000) }); // hit, through the slow path
+      await tokens.getAccessToken('user-otel-cache-a', { forceRefresh: true }); // miss
+      await rejection(tokens.getAccessToken('user-otel-unknown')); // miss
+      const during = await cacheMetrics();
+      assert.equal(during.hit - before.hit, 7);
+      assert.equal(during.miss - before.miss, 2);
+      assert.equal(during.grants.active, (before.grants.active ?? 0) + 2);
+      assert.equal(during.grants.reauth_required, 0);
+    } finally {
+      await tokens.close();
+    }
+    // A closed manager's counts stay in the cumulative counter; its grants leave the gauge.
+    const afterClose = await cacheMetrics();
+    assert.equal(afterClose.hit - before.hit, 7);
+    assert.equal(afterClose.grants.active, before.grants.active ?? 0);
+  });
+
+  async function cacheMetrics(): Promise<{ hit: number; miss: number; grants: Record<string, number> }> {
+    await reader.forceFlush();
+    const scopeMetrics = metricExporter.getMetrics().at(-1)!.scopeMetrics.find((scope) => scope.scope.name === 'offline-tokens')!;
+    const requests = scopeMetrics.metrics.find((metric) => metric.descriptor.name === 'offline_tokens.cache.requests') as SumMetricData;
+    const byResult = Object.fromEntries(requests.dataPoints.map((point) => [point.attributes['offline_tokens.cache.result'], point.value]));
+    const gauge = scopeMetrics.metrics.find((metric) => metric.descriptor.name === 'offline_tokens.grants') as GaugeMetricData;
+    const grants = Object.fromEntries(gauge.dataPoints.map((point) => [String(point.attributes['offline_tokens.grant.status']), point.value]));
+    return { hit: byResult.hit ?? 0, miss: byResult.miss ?? 0, grants };
+  }
 });
+
+function parentOf(span: ReadableSpan): string | undefined {
+  return span.parentSpanContext?.spanId;
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}

@@ -15,6 +15,7 @@ import { anySignal } from '../util/abort.ts';
 import type { GrantLock } from '../locks/lock.ts';
 import type { GrantStore } from '../storage/grant-store.ts';
 import { withRequiredScopes } from './scope.ts';
+import { observeAuthorization, type ConsentObserver } from './observer.ts';
 
 /** Options of `startAuthorization`. */
 export interface StartAuthorizationOptions {
@@ -77,6 +78,8 @@ export interface AuthorizationContext {
   /** The grant is written under its lock, so it never interleaves with a refresh of the grant it replaces. */
   lock: GrantLock;
   options: ConsentPolicy;
+  /** Told when each callback completes (traces). */
+  observer?: ConsentObserver | undefined;
 }
 
 /** Builds the consent URL and stores the pending transaction under its state. */
@@ -122,11 +125,20 @@ export async function startAuthorization(ctx: AuthorizationContext, request: Sta
  * Validates the callback (its URL against the redirect URI, its state against the browser's, the
  * pending consent's key against the session's), exchanges the code, and persists the new grant.
  */
-export async function completeAuthorization(
+export function completeAuthorization(
   ctx: AuthorizationContext,
   callbackUrl: string | URL,
   binding: { state?: string | undefined; key?: string | undefined },
   signal?: AbortSignal,
+): Promise<Grant> {
+  return observeAuthorization(ctx.observer, () => exchangeCallback(ctx, callbackUrl, binding, signal));
+}
+
+async function exchangeCallback(
+  ctx: AuthorizationContext,
+  callbackUrl: string | URL,
+  binding: { state?: string | undefined; key?: string | undefined },
+  signal: AbortSignal | undefined,
 ): Promise<Grant> {
   const { options } = ctx;
   const params = parseCallback(callbackUrl);

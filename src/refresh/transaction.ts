@@ -66,6 +66,8 @@ export interface RefreshContext {
   log?: Logger | undefined;
   /** Told when each refresh transaction starts and ends (metrics, traces). */
   observer?: RefreshObserver | undefined;
+  /** Told when each request to the token endpoint starts (telemetry: attempts). */
+  onAttempt?: (() => void) | undefined;
 }
 
 /**
@@ -201,6 +203,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
       // An attempt aborted in flight (the lease lost, the caller gone), or still in flight when the
       // loop ends, may have reached the server: ambiguous, whatever error the abort surfaces as.
       inFlight = true;
+      ctx.onAttempt?.();
       try {
         return await requestRefresh(oauth, stored.refreshToken, attemptSignal, capture, stored.dpopKey, request.resource);
       } catch (error) {
