@@ -16,41 +16,9 @@ import type { GrantLock } from '../locks/lock.ts';
 import type { GrantStore } from '../storage/grant-store.ts';
 import { withRequiredScopes } from './scope.ts';
 import { observeAuthorization, type ConsentObserver } from './observer.ts';
+import type { AuthorizationRequest, StartAuthorizationOptions } from './options.ts';
 
-/** Options of `startAuthorization`. */
-export interface StartAuthorizationOptions {
-  /** Your key for the user whose grant this is (user id, tenant id...). */
-  key: string;
-  /** Scope for this consent, instead of the manager's (the required scopes are added as for the manager's). */
-  scope?: string;
-  /** Extra authorization request parameters (e.g. `login_hint`). */
-  params?: Record<string, string>;
-  /** RFC 8707: the resource(s) the grant is for, so that `getAccessToken(key, { resource })` may ask tokens for them. */
-  resource?: string | URL | ReadonlyArray<string | URL>;
-  signal?: AbortSignal;
-}
-
-/**
- * Options of `completeAuthorization`: what binds the callback to the browser that started the consent.
- * At least one of `state` and `key` is required.
- */
-export interface CompleteAuthorizationOptions {
-  /**
-   * The `state` that `startAuthorization` returned for this browser, kept by the app in the user's
-   * session (a signed, `HttpOnly`, `SameSite=Lax` cookie): a callback carrying another state is
-   * refused (`state_mismatch`).
-   */
-  state?: string;
-  /** The user the app's own session says is logged in: a consent started for another key is refused (`key_mismatch`). */
-  key?: string;
-  signal?: AbortSignal;
-}
-
-/** Where to send the user, and the `state` that identifies this consent. */
-export interface AuthorizationRequest {
-  url: URL;
-  state: string;
-}
+export type { StartAuthorizationOptions, CompleteAuthorizationOptions, AuthorizationRequest } from './options.ts';
 
 /** The settings the consent flow follows (a subset of the manager's options). @internal */
 export interface ConsentPolicy {

@@ -6,7 +6,14 @@ import type { DatabaseSync } from 'node:sqlite';
 import { createLeaseLock, type LeaseLockOptions } from './lease.ts';
 import type { GrantLock } from './lock.ts';
 
-/** Options of {@link createSqliteLock}. */
+/**
+ * Options of {@link createSqliteLock}.
+ *
+ * @example
+ * ```ts
+ * const lock = createSqliteLock({ database: './tokens.sqlite', leaseTtlMs: 60_000 });
+ * ```
+ */
 export interface SqliteLockOptions extends LeaseLockOptions {
   /** An open database (the default store's), or a path to open. */
   database: DatabaseSync | string;
