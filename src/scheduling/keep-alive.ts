@@ -17,14 +17,7 @@ import { PriorityQueue } from './priority-queue.ts';
  * ```ts
  * tokens.startKeepAlive({ leadTimeMs: 2 * 86_400_000, concurrency: 4 });
  * ```
- *
- * @example
- * ```ts
- * const keepAlive = tokens.startKeepAlive({ leadTimeMs: 86_400_000 });
- * await keepAlive.ready;
- * console.log(`${keepAlive.size} grants kept alive`);
- * process.once('SIGTERM', () => keepAlive.stop());
- * ```
+
  */
 export interface KeepAliveOptions {
   /** Rotate a grant this long before its refresh token would lapse. Default 2 days. */
@@ -57,7 +50,17 @@ export interface KeepAliveReport {
   failed: number;
 }
 
-/** The handle `startKeepAlive` returns. */
+/**
+ * The handle `startKeepAlive` returns.
+ *
+ * @example
+ * ```ts
+ * const keepAlive = tokens.startKeepAlive({ leadTimeMs: 86_400_000 });
+ * await keepAlive.ready;
+ * console.log(`${keepAlive.size} grants kept alive`);
+ * process.once('SIGTERM', () => keepAlive.stop());
+ * ```
+ */
 export interface KeepAlive {
   /** Resolves after the first scan of the store. */
   readonly ready: Promise<void>;

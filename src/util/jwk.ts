@@ -24,8 +24,6 @@ export type Jwk = NodeJwk & {
   use?: string;
 };
 
-/** JWS algorithms this SDK signs with. */
-export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
 /**
  * A JWS algorithm this SDK signs with (`private_key_jwt` client assertions, DPoP proofs).
  *
@@ -34,7 +32,10 @@ export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'
  * const tokens = await createTokenManager({ ...options, dpop: { algorithm: 'ES256' satisfies SigningAlgorithm } });
  * ```
  */
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+export type SigningAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'Ed25519' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512';
+
+/** JWS algorithms this SDK signs with: every {@link SigningAlgorithm}. */
+export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 
 const CURVE_ALGORITHM: Record<string, SigningAlgorithm> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512', Ed25519: 'Ed25519' };
 const ALGORITHM_CURVE: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };
