@@ -11,6 +11,7 @@
  *
  * `npm run demo -- --serve` only runs the authorization server, until Ctrl-C, for the CLI walkthrough
  * of the README (its `cli-loopback` client is registered for loopback redirects).
+ * Environment: `DEMO_PORT` (4010), `DEMO_STATE_PATH` (`.demo/idp-state.json`, the server's grants).
  */
 import { mkdirSync } from 'node:fs';
 import { createTokenManager, ReauthRequiredError } from 'offline-tokens';
@@ -23,7 +24,7 @@ const port = Number(process.env.DEMO_PORT ?? 4010);
 const browser = process.argv.includes('--browser');
 
 mkdirSync('.demo', { recursive: true });
-const idp = await startAuthorizationServer({ port, accessTokenTtlS: ACCESS_TOKEN_TTL_S, statePath: '.demo/idp-state.json', serveCallback: true });
+const idp = await startAuthorizationServer({ port, accessTokenTtlS: ACCESS_TOKEN_TTL_S, statePath: process.env.DEMO_STATE_PATH ?? '.demo/idp-state.json', serveCallback: true });
 console.log(`Authorization server: ${idp.issuer} (access tokens live ${ACCESS_TOKEN_TTL_S} s, refresh tokens rotate on every use)`);
 
 if (process.argv.includes('--serve')) {

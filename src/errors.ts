@@ -18,13 +18,26 @@
  * ```
  * @module
  */
-export { TokenManagerError, summarizeCause, type TokenManagerErrorCode, type ReauthReason } from './errors/base.ts';
+export { TokenManagerError, summarizeCause, type TokenManagerErrorCode, type ReauthReason, type ErrorDetails, type ErrorJSON } from './errors/base.ts';
 export { ServerUnavailableError, OAuthError, TokenResponseError, CallbackError, type CallbackErrorReason } from './errors/server.ts';
-export { ReauthRequiredError, StoreError, ConfigurationError, RecordError, LockError, ClosedError } from './errors/local.ts';
+export { ReauthRequiredError, StoreError, ConfigurationError, RecordError, LockError, ClosedError, type ReauthRequiredErrorJSON } from './errors/local.ts';
 import type { CallbackError, OAuthError, ServerUnavailableError, TokenResponseError } from './errors/server.ts';
 import type { ClosedError, ConfigurationError, LockError, ReauthRequiredError, RecordError, StoreError } from './errors/local.ts';
 
-/** Every error type the SDK throws, for exhaustive `switch (error.code)`. */
+/**
+ * Every error type the SDK throws, for exhaustive `switch (error.code)`.
+ *
+ * @example
+ * ```ts
+ * function status(error: AnyTokenManagerError): number {
+ *   switch (error.code) {
+ *     case 'ERR_REAUTH_REQUIRED': return 401;
+ *     case 'ERR_STORE_UNAVAILABLE': case 'ERR_SERVER_UNAVAILABLE': case 'ERR_LOCK_UNAVAILABLE': return 503;
+ *     default: return 500;
+ *   }
+ * }
+ * ```
+ */
 export type AnyTokenManagerError =
   | ReauthRequiredError
   | StoreError

@@ -15,21 +15,65 @@ import type { ReauthReason, TokenManagerError } from './errors.ts';
  */
 export interface TokenManagerEvents {
   /** A refresh succeeded and its result was persisted. */
-  refreshed: { key: string; rotations: number; expiresAt: number };
+  refreshed: {
+    /** The grant's key. */
+    key: string;
+    /** Rotations of the grant's refresh token so far. */
+    rotations: number;
+    /** Epoch ms at which the new access token expires. */
+    expiresAt: number;
+  };
   /** A refresh failed (the error is also thrown to callers waiting for it). */
-  refreshFailed: { key: string; error: TokenManagerError };
+  refreshFailed: {
+    /** The grant's key. */
+    key: string;
+    /** Why (its `code` says what to do: `ERR_REAUTH_REQUIRED`, `ERR_SERVER_UNAVAILABLE`...). */
+    error: TokenManagerError;
+  };
   /** The grant is dead; its status was persisted. Emitted once per transition. */
-  reauthRequired: { key: string; reason: ReauthReason };
+  reauthRequired: {
+    /** The grant's key. */
+    key: string;
+    /** Why the grant died. */
+    reason: ReauthReason;
+  };
   /**
    * The grant will die at `at` (epoch ms) unless the user consents again (`max_lifetime`) or it is
    * used or kept alive before then (`idle`). Emitted once per grant and deadline in a process.
    */
-  reauthSoon: { key: string; at: number; reason: 'idle' | 'max_lifetime' };
+  reauthSoon: {
+    /** The grant's key. */
+    key: string;
+    /** Epoch ms at which the grant dies. */
+    at: number;
+    /** `idle`: unused too long (use it or keep it alive); `max_lifetime`: the server's absolute lifetime ends (consent again). */
+    reason: 'idle' | 'max_lifetime';
+  };
   /** A rotated grant could not be written; it is held in memory and the write is retried. */
-  persistFailed: { key: string; error: TokenManagerError; attempt: number };
+  persistFailed: {
+    /** The grant's key. */
+    key: string;
+    /** The store's failure. */
+    error: TokenManagerError;
+    /** Failed writes of this grant so far (1 for the first). */
+    attempt: number;
+  };
   /** A grant held in memory after a failed write has now been persisted. */
-  persisted: { key: string; rotations: number };
+  persisted: {
+    /** The grant's key. */
+    key: string;
+    /** Rotations of the grant's refresh token so far. */
+    rotations: number;
+  };
 }
 
-/** Name of an event of {@link TokenManagerEvents}. */
+/**
+ * Name of an event of {@link TokenManagerEvents}.
+ *
+ * @example
+ * ```ts
+ * const logged: TokenManagerEventName[] = ['reauthRequired', 'persistFailed'];
+ * for (const name of logged) tokens.on(name, (payload) => log.warn(payload, name));
+ * ```
+ */
 export type TokenManagerEventName = keyof TokenManagerEvents;

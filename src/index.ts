@@ -28,6 +28,9 @@ export {
   type ReauthReason,
   type CallbackErrorReason,
   type AnyTokenManagerError,
+  type ErrorDetails,
+  type ErrorJSON,
+  type ReauthRequiredErrorJSON,
 } from './errors.ts';
 export { createInProcessLock, type GrantLock, type Lease, type WithLockOptions } from './locks/lock.ts';
 export { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './locks/lease.ts';

@@ -29,6 +29,13 @@ export type { GetAccessTokenOptions, ListGrantsOptions, ManagerParts, ProtectedF
  * Hands out access tokens for stored grants, refreshing them (one rotation per grant at a time) and
  * persisting every rotated refresh token before the new access token is used.
  * Create it with `createTokenManager`.
+ *
+ * @example
+ * ```ts
+ * const tokens = await createTokenManager({ issuer, clientId, clientSecret, redirectUri, store });
+ * const accessToken = await tokens.getAccessToken('user-42');
+ * await tokens.close();
+ * ```
  */
 export class TokenManager extends ManagerBase {
   readonly #now: () => number;
@@ -41,7 +48,7 @@ export class TokenManager extends ManagerBase {
     super(parts, options);
     this.#now = options.now;
     this.#cache = this.source.cache;
-    this.#auth = { store: parts.store, lock: parts.lock, server: parts.server, options };
+    this.#auth = { store: parts.store, lock: parts.lock, server: parts.server, options, observer: parts.observer };
     this.#revoke = {
       ...this.#auth,
       requestTimeoutMs: options.requestTimeoutMs,
@@ -125,6 +132,7 @@ export class TokenManager extends ManagerBase {
       if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
         // Written only when it changes: a hit leaves the entry's memory clean.
         if (!entry.used) entry.used = true;
+        this.#cache.hits++;
         return entry.token;
       }
     } else {
@@ -148,7 +156,6 @@ export class TokenManager extends ManagerBase {
     return (await this.#entrySlow(key, options)).grant.accessToken;
   }
 
-
   /**
    * Like {@link TokenManager.getAccessToken}, with the same cost (a cached token is returned as an
    * already-resolved promise held by the cache), but resolves the token with its type, expiry and
@@ -165,6 +172,7 @@ export class TokenManager extends ManagerBase {
       const entry = this.#cache.get(key);
       if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
         if (!entry.used) entry.used = true;
+        this.#cache.hits++;
         return entry.result;
       }
     } else {
@@ -179,7 +187,6 @@ export class TokenManager extends ManagerBase {
     return (await this.#entrySlow(key, options)).result;
   }
 
-
   async #entrySlow(key: string, options: GetAccessTokenOptions): Promise<CacheEntry> {
     validateKey(key);
     assertOpen(this.closing.signal);
@@ -189,15 +196,16 @@ export class TokenManager extends ManagerBase {
     if (entry !== undefined && !force) {
       entry.used = true;
       const state = tokenState(entry, this.#now());
+      if (state !== 'expired') this.#cache.hits++;
       if (state === 'fresh') return entry;
       if (state === 'refresh_ahead') {
         this.source.refreshInBackground(key, entry);
         return entry;
       }
     }
+    this.#cache.misses++;
     return raceSignal(this.source.sync(key, force, entry?.grant.rotations), options.signal);
   }
-
 
   /**
    * Revokes the grant: its refresh token is revoked at the server (RFC 7009) when a revocation

@@ -11,7 +11,14 @@ import type { DPoPOptions } from './grant/dpop-key.ts';
 import type { Logger } from './util/log.ts';
 import type { Clock } from './util/clock.ts';
 
-/** How the client authenticates at the token endpoint. */
+/**
+ * How the client authenticates at the token endpoint.
+ *
+ * @example
+ * ```ts
+ * const tokens = await createTokenManager({ ...options, clientSecret: process.env.CLIENT_SECRET, clientAuthMethod: 'client_secret_basic' });
+ * ```
+ */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
 /**
@@ -64,6 +71,7 @@ export interface TokenManagerOptions {
    * share one store. Default: derived from `issuer` and `clientId`. `''` keeps the v0.1 layout.
    */
   namespace?: string;
+  /** The client's identifier at the authorization server. */
   clientId: string;
   /** Omit for a public client (PKCE only, `clientAuthMethod: 'none'`). */
   clientSecret?: string | undefined;

@@ -98,6 +98,10 @@ async function run(command: CommandName, { args, values }: Invocation, config: C
         return EXIT.ok;
       }
       case 'revoke': {
+        if (await tokens.getGrant(key) === undefined) {
+          io.out(`no grant for ${key} in the store: nothing to revoke`);
+          return EXIT.ok;
+        }
         const { revokedAtServer } = await tokens.revoke(key);
         io.out(`revoked ${key}${revokedAtServer ? ' at the server and' : ' (the server has no revocation endpoint);'} deleted from the store`);
         return EXIT.ok;

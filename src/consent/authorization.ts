@@ -15,41 +15,10 @@ import { anySignal } from '../util/abort.ts';
 import type { GrantLock } from '../locks/lock.ts';
 import type { GrantStore } from '../storage/grant-store.ts';
 import { withRequiredScopes } from './scope.ts';
+import { observeAuthorization, type ConsentObserver } from './observer.ts';
+import type { AuthorizationRequest, StartAuthorizationOptions } from './options.ts';
 
-/** Options of `startAuthorization`. */
-export interface StartAuthorizationOptions {
-  /** Your key for the user whose grant this is (user id, tenant id...). */
-  key: string;
-  /** Scope for this consent, instead of the manager's (the required scopes are added as for the manager's). */
-  scope?: string;
-  /** Extra authorization request parameters (e.g. `login_hint`). */
-  params?: Record<string, string>;
-  /** RFC 8707: the resource(s) the grant is for, so that `getAccessToken(key, { resource })` may ask tokens for them. */
-  resource?: string | URL | ReadonlyArray<string | URL>;
-  signal?: AbortSignal;
-}
-
-/**
- * Options of `completeAuthorization`: what binds the callback to the browser that started the consent.
- * At least one of `state` and `key` is required.
- */
-export interface CompleteAuthorizationOptions {
-  /**
-   * The `state` that `startAuthorization` returned for this browser, kept by the app in the user's
-   * session (a signed, `HttpOnly`, `SameSite=Lax` cookie): a callback carrying another state is
-   * refused (`state_mismatch`).
-   */
-  state?: string;
-  /** The user the app's own session says is logged in: a consent started for another key is refused (`key_mismatch`). */
-  key?: string;
-  signal?: AbortSignal;
-}
-
-/** Where to send the user, and the `state` that identifies this consent. */
-export interface AuthorizationRequest {
-  url: URL;
-  state: string;
-}
+export type { StartAuthorizationOptions, CompleteAuthorizationOptions, AuthorizationRequest } from './options.ts';
 
 /** The settings the consent flow follows (a subset of the manager's options). @internal */
 export interface ConsentPolicy {
@@ -77,6 +46,8 @@ export interface AuthorizationContext {
   /** The grant is written under its lock, so it never interleaves with a refresh of the grant it replaces. */
   lock: GrantLock;
   options: ConsentPolicy;
+  /** Told when each callback completes (traces). */
+  observer?: ConsentObserver | undefined;
 }
 
 /** Builds the consent URL and stores the pending transaction under its state. */
@@ -122,11 +93,20 @@ export async function startAuthorization(ctx: AuthorizationContext, request: Sta
  * Validates the callback (its URL against the redirect URI, its state against the browser's, the
  * pending consent's key against the session's), exchanges the code, and persists the new grant.
  */
-export async function completeAuthorization(
+export function completeAuthorization(
   ctx: AuthorizationContext,
   callbackUrl: string | URL,
   binding: { state?: string | undefined; key?: string | undefined },
   signal?: AbortSignal,
+): Promise<Grant> {
+  return observeAuthorization(ctx.observer, () => exchangeCallback(ctx, callbackUrl, binding, signal));
+}
+
+async function exchangeCallback(
+  ctx: AuthorizationContext,
+  callbackUrl: string | URL,
+  binding: { state?: string | undefined; key?: string | undefined },
+  signal: AbortSignal | undefined,
 ): Promise<Grant> {
   const { options } = ctx;
   const params = parseCallback(callbackUrl);

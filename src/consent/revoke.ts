@@ -23,7 +23,15 @@ export interface RevokeContext {
   forget(key: string): void;
 }
 
-/** What a revocation did. */
+/**
+ * What a revocation did.
+ *
+ * @example
+ * ```ts
+ * const { revokedAtServer } = await tokens.revoke('user-42');
+ * if (!revokedAtServer) console.warn('deleted here; the refresh token may still be live at the server');
+ * ```
+ */
 export interface RevokeResult {
   /**
    * Whether the server confirmed revoking the refresh token. `false` when no revocation endpoint is

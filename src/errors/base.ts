@@ -5,7 +5,15 @@
  * @module
  */
 
-/** Every `code` a {@link TokenManagerError} can carry. */
+/**
+ * Every `code` a {@link TokenManagerError} can carry: stable across versions, safe to branch on.
+ *
+ * @example
+ * ```ts
+ * const retryable: TokenManagerErrorCode[] = ['ERR_STORE_UNAVAILABLE', 'ERR_SERVER_UNAVAILABLE', 'ERR_LOCK_UNAVAILABLE'];
+ * if (error instanceof TokenManagerError && retryable.includes(error.code)) scheduleRetry();
+ * ```
+ */
 export type TokenManagerErrorCode =
   | 'ERR_REAUTH_REQUIRED'
   | 'ERR_STORE_UNAVAILABLE'
@@ -18,7 +26,16 @@ export type TokenManagerErrorCode =
   | 'ERR_LOCK_UNAVAILABLE'
   | 'ERR_CLOSED';
 
-/** Why a grant can no longer be used and the user has to consent again. */
+/**
+ * Why a grant can no longer be used and the user has to consent again.
+ *
+ * @example
+ * ```ts
+ * tokens.on('reauthRequired', ({ key, reason }: { key: string; reason: ReauthReason }) => {
+ *   if (reason !== 'revoked') emailUser(key, 'Please reconnect your account');
+ * });
+ * ```
+ */
 export type ReauthReason =
   /** Nothing is stored under this key. */
   | 'no_grant'
@@ -31,9 +48,34 @@ export type ReauthReason =
   /** The grant was revoked through {@link TokenManager.revoke}. */
   | 'revoked';
 
-/** Options of every error constructor. @internal */
+/**
+ * Options of every error constructor.
+ *
+ * @example
+ * ```ts
+ * throw new StoreError('my store adapter is closed', { cause: error });
+ * ```
+ */
 export interface ErrorDetails {
+  /** The underlying error; kept only as a summary (name, message, codes), never with payloads. */
   cause?: unknown;
+}
+
+/**
+ * What `JSON.stringify(error)` gives for every SDK error: never the cause, which may hold a raw response.
+ *
+ * @example
+ * ```ts
+ * logger.error({ err: error.toJSON() }, 'token refresh failed'); // { name, code, message }
+ * ```
+ */
+export interface ErrorJSON {
+  /** The error class's name, e.g. `'StoreError'`. */
+  name: string;
+  /** The stable code ({@link TokenManagerErrorCode}). */
+  code: TokenManagerErrorCode;
+  /** The message (never a token or a secret). */
+  message: string;
 }
 
 /**
@@ -60,7 +102,7 @@ export class TokenManagerError extends Error {
   }
 
   /** Only the code, name and message: never the cause, which may hold a raw response. */
-  toJSON(): { name: string; code: TokenManagerErrorCode; message: string } {
+  toJSON(): ErrorJSON {
     return { name: this.name, code: this.code, message: this.message };
   }
 }

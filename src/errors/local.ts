@@ -3,7 +3,24 @@
  * record, the lock, a closed manager.
  * @module
  */
-import { TokenManagerError, type ErrorDetails, type ReauthReason } from './base.ts';
+import { TokenManagerError, type ErrorDetails, type ErrorJSON, type ReauthReason } from './base.ts';
+
+/**
+ * What `JSON.stringify` gives for a {@link ReauthRequiredError}: also the key and the reason.
+ *
+ * @example
+ * ```ts
+ * const { key, reason } = error.toJSON(); // { name, code: 'ERR_REAUTH_REQUIRED', message, key, reason }
+ * ```
+ */
+export interface ReauthRequiredErrorJSON extends ErrorJSON {
+  /** Always `'ERR_REAUTH_REQUIRED'`. */
+  code: 'ERR_REAUTH_REQUIRED';
+  /** The grant's key. */
+  key: string;
+  /** Why the grant is dead. */
+  reason: ReauthReason;
+}
 
 /**
  * The grant under `key` cannot be used any more: the user must go through consent again.
@@ -27,7 +44,7 @@ export class ReauthRequiredError extends TokenManagerError {
     this.reason = reason;
   }
 
-  override toJSON(): { name: string; code: 'ERR_REAUTH_REQUIRED'; message: string; key: string; reason: ReauthReason } {
+  override toJSON(): ReauthRequiredErrorJSON {
     return { name: this.name, code: this.code, message: this.message, key: this.key, reason: this.reason };
   }
 }

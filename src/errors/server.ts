@@ -62,7 +62,15 @@ export class TokenResponseError extends TokenManagerError {
   }
 }
 
-/** Why a callback was rejected. */
+/**
+ * Why a callback was rejected.
+ *
+ * @example
+ * ```ts
+ * const userFixable: CallbackErrorReason[] = ['access_denied', 'unknown_state', 'state_mismatch'];
+ * if (error instanceof CallbackError && userFixable.includes(error.reason)) res.redirect('/connect');
+ * ```
+ */
 export type CallbackErrorReason =
   | 'access_denied'
   | 'authorization_error'
@@ -90,6 +98,7 @@ export type CallbackErrorReason =
  */
 export class CallbackError extends TokenManagerError {
   declare readonly code: 'ERR_BAD_CALLBACK';
+  /** Why the callback was rejected. */
   readonly reason: CallbackErrorReason;
   /** The `error` parameter of the callback, when the server sent one. */
   readonly error: string | undefined;

@@ -9,7 +9,14 @@ import { ConfigurationError, RecordError } from '../errors.ts';
 import { url } from '../util/validate.ts';
 import { SIGNING_ALGORITHMS, generatePrivateJwk, importPrivateJwk, jwkThumbprint, signJws, type Jwk, type SigningAlgorithm, type SigningKey } from '../util/jwk.ts';
 
-/** The `dpop` option as an object. */
+/**
+ * The `dpop` option as an object.
+ *
+ * @example
+ * ```ts
+ * const tokens = await createTokenManager({ ...options, dpop: { algorithm: 'EdDSA' } });
+ * ```
+ */
 export interface DPoPOptions {
   /** JWS algorithm of the grant keys. Default `'ES256'`. */
   algorithm?: SigningAlgorithm;
@@ -26,7 +33,16 @@ export interface StoredDPoPKey {
   jwk: Jwk;
 }
 
-/** What a resource request's proof covers. */
+/**
+ * What a resource request's proof covers.
+ *
+ * @example
+ * ```ts
+ * const accessToken = await tokens.getAccessToken('user-42');
+ * const proof = await tokens.dpopProof('user-42', { method: 'GET', url: 'https://api.example.com/me', accessToken });
+ * await fetch('https://api.example.com/me', { headers: { authorization: `DPoP ${accessToken}`, dpop: proof } });
+ * ```
+ */
 export interface DPoPProofRequest {
   /** HTTP method of the resource request, e.g. `'GET'`. */
   method: string;

@@ -6,7 +6,14 @@
 import type { ReauthReason } from '../errors.ts';
 import type { StoredDPoPKey } from './dpop-key.ts';
 
-/** Whether a grant can still be refreshed. */
+/**
+ * Whether a grant can still be refreshed.
+ *
+ * @example
+ * ```ts
+ * for await (const grant of tokens.listGrants({ status: 'reauth_required' satisfies GrantStatus })) notify(grant.key);
+ * ```
+ */
 export type GrantStatus = 'active' | 'reauth_required';
 
 /**
@@ -56,10 +63,15 @@ export interface Grant {
  * ```
  */
 export interface GrantInfo {
+  /** Your key for the user (the one given to `startAuthorization`). */
   key: string;
+  /** The issuer the grant was obtained from. */
   issuer: string;
+  /** The client the grant was issued to. */
   clientId: string;
+  /** The user at the provider (the ID token's `sub`), when known. */
   subject: string | undefined;
+  /** The granted scope, space-separated. */
   scope: string;
   /** Epoch ms at which the current access token expires. */
   expiresAt: number;
@@ -69,7 +81,9 @@ export interface GrantInfo {
   createdAt: number;
   /** How many times the refresh token was rotated. */
   rotations: number;
+  /** `active`, or `reauth_required` once the grant died (the user must consent again). */
   status: GrantStatus;
+  /** Why the grant died, when `status` is `reauth_required`. */
   reauthReason: ReauthReason | undefined;
 }
 

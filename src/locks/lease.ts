@@ -11,7 +11,31 @@ import { createInProcessLock, type GrantLock, type Lease } from './lock.ts';
 import { duration } from '../util/validate.ts';
 import { toClock, type Clock } from '../util/clock.ts';
 
-/** The three operations a lease store provides. All must be atomic in the backend. */
+/**
+ * The three operations a lease store provides. All must be atomic in the backend.
+ *
+ * @example
+ * ```ts
+ * const leases = new Map<string, { owner: string; until: number }>(); // one process only: an illustration
+ * const backend: LeaseBackend = {
+ *   async tryAcquire(key, owner, ttlMs) {
+ *     const lease = leases.get(key);
+ *     if (lease !== undefined && lease.until > Date.now() && lease.owner !== owner) return false;
+ *     leases.set(key, { owner, until: Date.now() + ttlMs });
+ *     return true;
+ *   },
+ *   async renew(key, owner, ttlMs) {
+ *     if (leases.get(key)?.owner !== owner) return false;
+ *     leases.set(key, { owner, until: Date.now() + ttlMs });
+ *     return true;
+ *   },
+ *   async release(key, owner) {
+ *     if (leases.get(key)?.owner === owner) leases.delete(key);
+ *   },
+ * };
+ * const lock = createLeaseLock(backend, { leaseTtlMs: 30_000 });
+ * ```
+ */
 export interface LeaseBackend {
   /** Takes the lease for `owner` if it is free or expired. */
   tryAcquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
@@ -19,12 +43,18 @@ export interface LeaseBackend {
   renew(key: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Frees the lease if `owner` still holds it. */
   release(key: string, owner: string): Promise<void>;
+  /** Releases what the backend opened itself (connections). */
   close?(): Promise<void>;
   /**
    * Takes the lease like `tryAcquire` and, when taken, reads the raw value at `readKey` of the same
    * server, atomically, in one round trip. Optional.
    */
-  tryAcquireAndRead?(key: string, owner: string, ttlMs: number, readKey: string): Promise<{ acquired: boolean; value: string | null }>;
+  tryAcquireAndRead?(key: string, owner: string, ttlMs: number, readKey: string): Promise<{
+    /** Whether the lease was taken. */
+    acquired: boolean;
+    /** The raw value at `readKey` when taken (`null`: none). */
+    value: string | null;
+  }>;
 }
 
 /** Where a lease lock reads the grant record on acquire: the record key for a lock key (`undefined`: do not read). */
@@ -41,7 +71,14 @@ export const WITH_PREFETCH = Symbol.for('offline-tokens.lock.withPrefetch');
 /** @internal */
 export type WithPrefetch = (adapter: object, recordKey: PrefetchKey) => GrantLock | undefined;
 
-/** Options shared by every lease lock. */
+/**
+ * Options shared by every lease lock.
+ *
+ * @example
+ * ```ts
+ * const lock = createSqliteLock({ database: './tokens.sqlite', leaseTtlMs: 15_000, acquireTimeoutMs: 30_000 });
+ * ```
+ */
 export interface LeaseLockOptions {
   /** How long a lease lasts without renewal; a crashed holder blocks others at most this long. Default 30 000. */
   leaseTtlMs?: number;

@@ -5,7 +5,17 @@
  */
 import { raceSignal } from '../util/abort.ts';
 
-/** What the callback of {@link GrantLock.withLock} holds while it runs. */
+/**
+ * What the callback of {@link GrantLock.withLock} holds while it runs.
+ *
+ * @example
+ * ```ts
+ * await lock.withLock('user-42', async (lease) => {
+ *   if (lease.remainingMs() < 5_000) return; // too little time left to do the work safely
+ *   await work({ signal: lease.signal });
+ * });
+ * ```
+ */
 export interface Lease {
   /**
    * Aborts when the lease is lost or about to run out (a renewal failed): stop work and do not write.
@@ -21,7 +31,14 @@ export interface Lease {
   readonly prefetched?: string | null | undefined;
 }
 
-/** Options of {@link GrantLock.withLock}. */
+/**
+ * Options of {@link GrantLock.withLock}.
+ *
+ * @example
+ * ```ts
+ * await lock.withLock('user-42', work, { signal: AbortSignal.timeout(10_000) });
+ * ```
+ */
 export interface WithLockOptions {
   /** Stop waiting for the lock (and abort the lease) when this aborts. */
   signal?: AbortSignal | undefined;
@@ -38,6 +55,10 @@ export interface WithLockOptions {
  * ```
  */
 export interface GrantLock {
+  /**
+   * Runs `fn` while holding the lock of `key`, and releases it when `fn` settles. Waits while another
+   * holder has it; rejects when `options.signal` aborts first or the lock cannot be taken.
+   */
   withLock<T>(key: string, fn: (lease: Lease) => Promise<T>, options?: WithLockOptions): Promise<T>;
   /** Releases resources the lock opened itself. */
   close?(): Promise<void>;

@@ -10,15 +10,52 @@ import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOption
 import type { GrantLock } from './lock.ts';
 import { duration } from '../util/validate.ts';
 
-/** What the lock needs of a `pg` pool (a `pg.Client` works too). */
+/**
+ * What the lock needs of a `pg` pool (a `pg.Client` works too).
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const lock = createPostgresLock({ pool });
+ * ```
+ */
 export interface PostgresLockPool {
-  query(text: string, values?: unknown[]): Promise<{ rowCount: number | null; rows?: unknown[] }>;
+  /** Runs one parameterized statement. */
+  query(text: string, values?: unknown[]): Promise<{
+    /** Rows the statement changed or returned. */
+    rowCount: number | null;
+    /** Rows returned. */
+    rows?: unknown[];
+  }>;
 }
 
-/** Where the lock keeps its leases: a connection string (the lock opens and ends its own pool) or your pool. */
-export type PostgresLockConnection = { connectionString: string } | { pool: PostgresLockPool };
+/**
+ * Where the lock keeps its leases: a connection string (the lock opens and ends its own pool) or your pool.
+ *
+ * @example
+ * ```ts
+ * const lock = createPostgresLock({ connectionString: process.env.DATABASE_URL! }); // or { pool }
+ * ```
+ */
+export type PostgresLockConnection =
+  | {
+      /** A PostgreSQL connection string: the lock opens its own small pool and `close()` ends it. */
+      connectionString: string;
+    }
+  | {
+      /** Your `pg` pool (or client), never ended by the lock. */
+      pool: PostgresLockPool;
+    };
 
-/** Options of {@link createPostgresLock}. */
+/**
+ * Options of {@link createPostgresLock}.
+ *
+ * @example
+ * ```ts
+ * const lock = createPostgresLock({ connectionString: process.env.DATABASE_URL!, table: 'auth.token_locks', queryTimeoutMs: 2_000 });
+ * ```
+ */
 export interface PostgresLockOptions extends LeaseLockOptions {
   /** Table of the leases, created when missing; may be schema-qualified. Default `offline_tokens_locks`. */
   table?: string;

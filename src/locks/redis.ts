@@ -20,16 +20,47 @@ import { duration } from '../util/validate.ts';
 
 /**
  * The two commands the lock sends, as node-redis 5 clients (`createClient`, `createCluster`) have them.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * const client = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const lock = createRedisLock({ client });
+ * ```
  */
 export interface RedisLockClient {
+  /** `SET key value NX PX ms`: takes a free lease. */
   set(key: string, value: string, options: { condition: 'NX'; expiration: { type: 'PX'; value: number } }): Promise<unknown>;
+  /** Runs a Lua script: renews and releases a lease only while its owner holds it. */
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
-/** Where the Redis lock keeps its leases: a URL (the lock opens and closes its own client) or your connected client. */
-export type RedisLockConnection = { url: string } | { client: RedisLockClient };
+/**
+ * Where the Redis lock keeps its leases: a URL (the lock opens and closes its own client) or your connected client.
+ *
+ * @example
+ * ```ts
+ * const lock = createRedisLock({ url: 'redis://localhost:6379' }); // or { client }
+ * ```
+ */
+export type RedisLockConnection =
+  | {
+      /** A Redis URL (`redis://host:6379`): the lock opens its own client and `close()` quits it. */
+      url: string;
+    }
+  | {
+      /** Your connected node-redis client, never closed by the lock. */
+      client: RedisLockClient;
+    };
 
-/** Options of {@link createRedisLock}. */
+/**
+ * Options of {@link createRedisLock}.
+ *
+ * @example
+ * ```ts
+ * const lock = createRedisLock({ url: process.env.REDIS_URL!, keyPrefix: 'billing:lock:', commandTimeoutMs: 2_000 });
+ * ```
+ */
 export interface RedisLockOptions extends LeaseLockOptions {
   /** Prefix of the lease keys. Default `offline-tokens:lock:`. */
   keyPrefix?: string;

@@ -7,7 +7,14 @@ import { createLeaseLock, type LeaseLockOptions } from './lease.ts';
 import type { GrantLock } from './lock.ts';
 import { toClock } from '../util/clock.ts';
 
-/** Options of {@link createSqliteLock}. */
+/**
+ * Options of {@link createSqliteLock}.
+ *
+ * @example
+ * ```ts
+ * const lock = createSqliteLock({ database: './tokens.sqlite', leaseTtlMs: 60_000 });
+ * ```
+ */
 export interface SqliteLockOptions extends LeaseLockOptions {
   /** An open database (the default store's), or a path to open. */
   database: DatabaseSync | string;

@@ -9,7 +9,14 @@ import type { ServerConnection } from '../oauth/server.ts';
 import type { RefreshObserver } from '../refresh/observer.ts';
 import type { GrantStore } from '../storage/grant-store.ts';
 
-/** Options of {@link TokenManager.getAccessToken}. */
+/**
+ * Options of {@link TokenManager.getAccessToken} and {@link TokenManager.getToken}.
+ *
+ * @example
+ * ```ts
+ * await tokens.getAccessToken('user-42', { signal: AbortSignal.timeout(5_000), resource: 'https://api.example/a' });
+ * ```
+ */
 export interface GetAccessTokenOptions {
   /** Stop waiting (the shared refresh goes on for other callers). */
   signal?: AbortSignal;
@@ -29,7 +36,14 @@ export interface GetAccessTokenOptions {
   scope?: string | readonly string[];
 }
 
-/** Options of {@link TokenManager.fetch}: which token to send, and when to stop waiting. */
+/**
+ * Options of {@link TokenManager.fetch}: which token to send, and when to stop waiting.
+ *
+ * @example
+ * ```ts
+ * await tokens.fetch('user-42', 'https://api.example/a/me', undefined, { scope: 'read', signal: AbortSignal.timeout(10_000) });
+ * ```
+ */
 export interface ProtectedFetchOptions {
   /** RFC 8707 resource(s) the token is for, as in {@link GetAccessTokenOptions.resource}. */
   resource?: GetAccessTokenOptions['resource'];
@@ -39,7 +53,14 @@ export interface ProtectedFetchOptions {
   signal?: AbortSignal;
 }
 
-/** Options of {@link TokenManager.listGrants}. */
+/**
+ * Options of {@link TokenManager.listGrants}.
+ *
+ * @example
+ * ```ts
+ * for await (const grant of tokens.listGrants({ status: 'reauth_required', signal })) console.log(grant.key);
+ * ```
+ */
 export interface ListGrantsOptions {
   /** Only grants with this status. Default: all. */
   status?: GrantStatus;

@@ -5,7 +5,14 @@
  */
 import { importPrivateJwk, algorithmOfCryptoKey, type Jwk } from '../util/jwk.ts';
 
-/** A private JWK (RSA, EC or Ed25519; its `alg` is used when set) or a private `CryptoKey` with the `sign` usage. */
+/**
+ * A private JWK (RSA, EC or Ed25519; its `alg` is used when set) or a private `CryptoKey` with the `sign` usage.
+ *
+ * @example
+ * ```ts
+ * const tokens = await createTokenManager({ ...options, clientPrivateKey: JSON.parse(process.env.CLIENT_JWK!), clientPrivateKeyId: 'key-2026' });
+ * ```
+ */
 export type ClientPrivateKey = Jwk | CryptoKey;
 
 /** The resolved client key: what openid-client's `PrivateKeyJwt` takes. @internal */

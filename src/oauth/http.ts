@@ -9,7 +9,14 @@ import type { CustomFetch } from 'openid-client';
 import { anySignal } from '../util/abort.ts';
 import { TokenResponseError } from '../errors.ts';
 
-/** A `fetch` compatible function. */
+/**
+ * A `fetch` compatible function.
+ *
+ * @example
+ * ```ts
+ * const tokens = await createTokenManager({ ...options, fetch: (url, init) => fetch(url, { ...init, keepalive: true }) });
+ * ```
+ */
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
 /** Where the last response body of an operation is kept, for a caller that must read it itself. */

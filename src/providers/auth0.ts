@@ -1,6 +1,13 @@
 import { DAY_MS, freezePreset, requireHost, requireOptions, type ProviderPreset } from './preset.ts';
 
-/** Options of {@link auth0}. */
+/**
+ * Options of {@link auth0}.
+ *
+ * @example
+ * ```ts
+ * const tokens = await createTokenManager({ ...auth0({ domain: 'example.us.auth0.com' }), clientId, clientSecret, redirectUri });
+ * ```
+ */
 export interface Auth0Options {
   /**
    * The tenant's domain (or custom domain), without scheme or path.

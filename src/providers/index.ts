@@ -27,4 +27,19 @@ export { auth0, github, google, keycloak, microsoft, okta, transmit };
  * const preset = providers.keycloak({ baseUrl: 'https://sso.example.com', realm: 'acme' });
  * ```
  */
-export const providers = Object.freeze({ transmit, google, microsoft, auth0, okta, keycloak, github });
+export const providers = Object.freeze({
+  /** Transmit Security: {@link transmit}. */
+  transmit,
+  /** Google: {@link google}. */
+  google,
+  /** Microsoft identity platform (Entra ID): {@link microsoft}. */
+  microsoft,
+  /** Auth0: {@link auth0}. */
+  auth0,
+  /** Okta: {@link okta}. */
+  okta,
+  /** Keycloak: {@link keycloak}. */
+  keycloak,
+  /** GitHub Apps (user access tokens): {@link github}. */
+  github,
+});

@@ -1,6 +1,13 @@
 import { DAY_MS, freezePreset, requireBaseUrl, requireOptions, requireToken, type ProviderPreset } from './preset.ts';
 
-/** Options of {@link keycloak}. */
+/**
+ * Options of {@link keycloak}.
+ *
+ * @example
+ * ```ts
+ * const tokens = await createTokenManager({ ...keycloak({ baseUrl: 'https://sso.example.com', realm: 'acme' }), clientId, clientSecret, redirectUri });
+ * ```
+ */
 export interface KeycloakOptions {
   /**
    * The server's base URL, with the `/auth` path if the server still uses it (Keycloak before 17).

@@ -1,6 +1,13 @@
 import { DAY_MS, freezePreset, requireOptions, requireToken, type ProviderPreset } from './preset.ts';
 
-/** Options of {@link microsoft}. */
+/**
+ * Options of {@link microsoft}.
+ *
+ * @example
+ * ```ts
+ * const tokens = await createTokenManager({ ...microsoft({ tenant: 'organizations' }), clientId, clientSecret, redirectUri });
+ * ```
+ */
 export interface MicrosoftOptions {
   /**
    * The tenant: its ID (a GUID), one of its domains (`contoso.onmicrosoft.com`), or `common`,

@@ -1,6 +1,13 @@
 import { DAY_MS, freezePreset, requireHost, requireOptions, requireToken, type ProviderPreset } from './preset.ts';
 
-/** Options of {@link okta}. */
+/**
+ * Options of {@link okta}.
+ *
+ * @example
+ * ```ts
+ * const tokens = await createTokenManager({ ...okta({ domain: 'example.okta.com', authorizationServerId: 'default' }), clientId, clientSecret, redirectUri });
+ * ```
+ */
 export interface OktaOptions {
   /**
    * The Okta org's domain, without scheme or path.

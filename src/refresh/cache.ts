@@ -25,6 +25,13 @@ export interface CacheEntry {
 
 /** @internal */
 export class GrantCache {
+  /**
+   * Calls answered from memory, counted by the manager's hot path: a plain integer field, so counting
+   * costs one increment (metrics read it when they are collected).
+   */
+  hits = 0;
+  /** Calls that needed the store or a refresh. */
+  misses = 0;
   readonly #entries = new Map<string, CacheEntry>();
   readonly #maxEntries: number;
   readonly #refreshWindowMs: number;
@@ -55,6 +62,13 @@ export class GrantCache {
 
   delete(key: string): void {
     this.#entries.delete(key);
+  }
+
+  /** Cached grants by status (for metrics: walks the cache, never called on the hot path). */
+  statusCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const { grant } of this.#entries.values()) counts[grant.status] = (counts[grant.status] ?? 0) + 1;
+    return counts;
   }
 
   clear(): void {

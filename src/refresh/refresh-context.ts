@@ -40,6 +40,8 @@ export interface RefreshContext {
   log?: Logger | undefined;
   /** Told when each refresh transaction starts and ends (metrics, traces). */
   observer?: RefreshObserver | undefined;
+  /** Told when each request to the token endpoint starts (telemetry: attempts). */
+  onAttempt?: (() => void) | undefined;
 }
 
 /** An access token issued for the resource(s) (RFC 8707) or the narrower scope of a refresh request. */

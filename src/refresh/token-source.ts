@@ -11,7 +11,7 @@ import { GrantCache, type CacheEntry } from './cache.ts';
 import { refreshGrant, type RefreshContext } from './transaction.ts';
 import { WriteBehind, type Unpersisted } from './write-behind.ts';
 import { errorFields } from '../util/log.ts';
-import { observeRefresh } from './observer.ts';
+import { observeLock, observeRefresh, type ObservedRefresh } from './observer.ts';
 
 /** Settings of a {@link TokenSource}. @internal */
 export interface TokenSourceOptions {
@@ -29,11 +29,14 @@ export class TokenSource {
   readonly #inflight = new Map<string, Promise<CacheEntry>>();
   readonly #unpersisted: WriteBehind;
   readonly #options: TokenSourceOptions;
+  /** Stops reporting the cache to the observer. */
+  readonly #unobserveCache: (() => void) | undefined;
 
   constructor(ctx: RefreshContext, options: TokenSourceOptions) {
     this.#ctx = ctx;
     this.#options = options;
     this.cache = new GrantCache(options.maxCachedGrants, ctx.policy.refreshWindowMs);
+    this.#unobserveCache = ctx.observer?.observeCache(this.cache);
     this.#unpersisted = new WriteBehind(ctx.store, {
       onHeld: (grant, error, attempt) => {
         ctx.log?.error({ key: grant.key, rotations: grant.rotations, attempt, ...errorFields(error) }, 'offline-tokens: the store refused a rotated grant; it is held in memory and the write is retried');
@@ -95,6 +98,7 @@ export class TokenSource {
     });
     settle();
     await Promise.allSettled(this.#inflight.values());
+    this.#unobserveCache?.();
     this.cache.clear();
     if (failure !== undefined) throw failure;
   }
@@ -118,7 +122,7 @@ export class TokenSource {
           return this.cacheGrant(stored);
         }
       }
-      const outcome = await observeRefresh(this.#ctx.observer, key, () => refreshGrant(this.#ctx, key, request, signal));
+      const outcome = await observeRefresh(this.#ctx.observer, key, (observed) => refreshGrant(this.#observed(observed), key, request, signal));
       if ('unpersisted' in outcome) {
         this.#unpersisted.hold(outcome.unpersisted, outcome.error);
         throw outcome.error;
@@ -139,6 +143,12 @@ export class TokenSource {
       if (reported !== undefined) emit('refreshFailed', { key, error: reported });
       throw error;
     }
+  }
+
+  /** The refresh context reporting one transaction's lock wait and attempts to `observed`. */
+  #observed(observed: ObservedRefresh | undefined): RefreshContext {
+    if (observed === undefined) return this.#ctx;
+    return { ...this.#ctx, lock: observeLock(this.#ctx.lock, observed), onAttempt: () => observed.attemptStarted() };
   }
 
   /** Migration to encryption: a grant read in clear is re-encrypted at once, under its lock (best effort: retried on the next read). */

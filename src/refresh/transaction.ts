@@ -125,6 +125,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
       // An attempt aborted in flight (the lease lost, the caller gone), or still in flight when the
       // loop ends, may have reached the server: ambiguous, whatever error the abort surfaces as.
       inFlight = true;
+      ctx.onAttempt?.();
       try {
         return await requestRefresh(oauth, stored.refreshToken, attemptSignal, capture, stored.dpopKey, request.resource, request.scope);
       } catch (error) {

@@ -17,6 +17,7 @@ import { PriorityQueue } from './priority-queue.ts';
  * ```ts
  * tokens.startKeepAlive({ leadTimeMs: 2 * 86_400_000, concurrency: 4 });
  * ```
+
  */
 export interface KeepAliveOptions {
   /** Rotate a grant this long before its refresh token would lapse. Default 2 days. */
@@ -29,7 +30,15 @@ export interface KeepAliveOptions {
   rescanIntervalMs?: number;
 }
 
-/** What one pass over the due grants did. */
+/**
+ * What one pass over the due grants did.
+ *
+ * @example
+ * ```ts
+ * const report = await tokens.startKeepAlive().runDue();
+ * console.log(`${report.rotated}/${report.due} rotated, ${report.dead} need consent, ${report.failed} retried later`);
+ * ```
+ */
 export interface KeepAliveReport {
   /** Grants that were due. */
   due: number;
@@ -41,7 +50,17 @@ export interface KeepAliveReport {
   failed: number;
 }
 
-/** The handle `startKeepAlive` returns. */
+/**
+ * The handle `startKeepAlive` returns.
+ *
+ * @example
+ * ```ts
+ * const keepAlive = tokens.startKeepAlive({ leadTimeMs: 86_400_000 });
+ * await keepAlive.ready;
+ * console.log(`${keepAlive.size} grants kept alive`);
+ * process.once('SIGTERM', () => keepAlive.stop());
+ * ```
+ */
 export interface KeepAlive {
   /** Resolves after the first scan of the store. */
   readonly ready: Promise<void>;
@@ -51,6 +70,7 @@ export interface KeepAlive {
   runDue(): Promise<KeepAliveReport>;
   /** Schedules (or reschedules) a grant. */
   track(grant: Grant): void;
+  /** Stops the timer and the rescans; rotations in flight finish. */
   stop(): void;
 }
 

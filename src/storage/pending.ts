@@ -4,18 +4,28 @@
  */
 
 /**
- * A consent in progress, kept under its `state` until the callback, single use.
- * @internal
+ * A consent in progress, kept under its `state` until the callback, single use. Exported from
+ * `offline-tokens/testing` as the record {@link makePending} builds for store contract tests.
+ *
+ * @example
+ * ```ts
+ * const pending: PendingAuthorization = makePending(); // a valid record, for a store test
+ * ```
  */
 export interface PendingAuthorization {
+  /** The grant's key the consent was started for. */
   key: string;
   /** The issuer and client the consent was started for: checked on the callback. */
   issuer: string;
+  /** The client the consent was started for. */
   clientId: string;
+  /** The PKCE verifier (a secret: the store must keep it private). */
   codeVerifier: string;
   /** OpenID Connect only. */
   nonce: string | undefined;
+  /** Where the server redirects back. */
   redirectUri: string;
+  /** The scope asked for. */
   scope: string;
   /** Epoch ms after which the callback is refused. */
   expiresAt: number;

@@ -7,7 +7,14 @@ import KeyvRedis, { type RedisClientConnectionType } from '@keyv/redis';
 import Keyv from 'keyv';
 import { ConfigurationError } from '../errors.ts';
 
-/** Options of {@link createRedisStore}. */
+/**
+ * Options of {@link createRedisStore}.
+ *
+ * @example
+ * ```ts
+ * const store = createRedisStore({ url: process.env.REDIS_URL!, namespace: 'billing' });
+ * ```
+ */
 export interface RedisStoreOptions {
   /** Prefix of the store's keys (`<namespace>::grant:<key>`). Default `offline-tokens`. */
   namespace?: string;

@@ -10,7 +10,14 @@ import Keyv from 'keyv';
 import { ConfigurationError } from '../errors.ts';
 import { toClock, type Clock } from '../util/clock.ts';
 
-/** Options of {@link SqliteStore}. */
+/**
+ * Options of {@link SqliteStore}.
+ *
+ * @example
+ * ```ts
+ * const store = new Keyv({ store: new SqliteStore({ path: './tokens.sqlite', table: 'grants', busyTimeoutMs: 10_000 }) });
+ * ```
+ */
 export interface SqliteStoreOptions {
   /** Path of the database file, created when missing. `':memory:'` for a private in-memory database. */
   path: string;
@@ -34,7 +41,12 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore extends EventEmitter {
   /** Keyv reads this to know the adapter's options. */
-  readonly opts: { dialect: 'sqlite'; url: string };
+  readonly opts: {
+    /** The SQL dialect, for Keyv. */
+    dialect: 'sqlite';
+    /** The database file's path. */
+    url: string;
+  };
   /** Set by Keyv. */
   namespace: string | undefined;
   /** The open database, for the SQLite lock that shares the file. @internal */
@@ -75,6 +87,7 @@ export class SqliteStore extends EventEmitter {
     this.#list = this.database.prepare(`SELECT key, value FROM ${table} WHERE key LIKE ? ESCAPE '\\' AND (expires IS NULL OR expires >= ?)`);
   }
 
+  /** The value stored at `key`, `undefined` when none or expired. */
   async get(key: string): Promise<string | undefined> {
     const row = this.#get.get(key) as { value: string; expires: number | null } | undefined;
     if (row === undefined) return undefined;
@@ -82,10 +95,12 @@ export class SqliteStore extends EventEmitter {
     return row.value;
   }
 
+  /** The values stored at `keys`, in order. */
   async getMany(keys: string[]): Promise<Array<string | undefined>> {
     return Promise.all(keys.map((key) => this.get(key)));
   }
 
+  /** Stores `value` at `key`, expiring after `ttl` ms when given. */
   async set(key: string, value: string, ttl?: number): Promise<boolean> {
     const expires = typeof ttl === 'number' && ttl > 0 ? this.#clock.wallMs() + ttl : null;
     this.#set.run(key, value, expires);
@@ -98,25 +113,37 @@ export class SqliteStore extends EventEmitter {
    * Writes `next` only while the stored value is exactly `expected` (one statement, atomic across the
    * processes sharing the file); otherwise answers what is stored. Used by the SDK for fenced writes.
    */
-  async compareAndSet(key: string, expected: string, next: string): Promise<{ ok: true } | { ok: false; current: string | undefined }> {
+  async compareAndSet(key: string, expected: string, next: string): Promise<{
+    /** Written. */
+    ok: true;
+  } | {
+    /** Not written: the stored value was not `expected`. */
+    ok: false;
+    /** The value stored instead (`undefined`: none). */
+    current: string | undefined;
+  }> {
     if (Number(this.#compareAndSet.run(next, key, expected).changes) > 0) return { ok: true };
     return { ok: false, current: await this.get(key) };
   }
 
+  /** Deletes `key`; whether it existed. */
   async delete(key: string): Promise<boolean> {
     return Number(this.#delete.run(key).changes) > 0;
   }
 
+  /** Deletes `keys`; whether any existed. */
   async deleteMany(keys: string[]): Promise<boolean> {
     let deleted = false;
     for (const key of keys) deleted = (await this.delete(key)) || deleted;
     return deleted;
   }
 
+  /** Whether a live value is stored at `key`. */
   async has(key: string): Promise<boolean> {
     return (await this.get(key)) !== undefined;
   }
 
+  /** Deletes every entry of the Keyv namespace (all entries without one). */
   async clear(): Promise<void> {
     if (this.namespace === undefined) this.#clearAll.run();
     else this.#clear.run(`${this.namespace.replace(/[\\%_]/g, '\\$&')}:%`);
@@ -128,6 +155,7 @@ export class SqliteStore extends EventEmitter {
     for (const row of this.#list.iterate(pattern, this.#clock.wallMs()) as Iterable<{ key: string; value: string }>) yield [row.key, row.value];
   }
 
+  /** Closes the database. */
   async disconnect(): Promise<void> {
     if (this.database.isOpen) this.database.close();
   }

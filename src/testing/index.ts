@@ -16,3 +16,4 @@
 export { runLockContract, type LockContractSubject } from './lock-contract.ts';
 export { runStoreContract, type StoreContractSubject } from './store-contract.ts';
 export { makeGrant, makePending } from './fixtures.ts';
+export type { PendingAuthorization } from '../storage/pending.ts';

@@ -7,12 +7,35 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey as NodeJwk } from 'node:crypto';
 import { ConfigurationError } from '../errors.ts';
 
-/** A JSON Web Key (RFC 7517), private members included for a private key. */
-export type Jwk = NodeJwk & { kid?: string; alg?: string; use?: string };
+/**
+ * A JSON Web Key (RFC 7517), private members included for a private key.
+ *
+ * @example
+ * ```ts
+ * const clientPrivateKey: Jwk = JSON.parse(process.env.CLIENT_JWK!); // { kty: 'EC', crv: 'P-256', x, y, d, kid }
+ * ```
+ */
+export type Jwk = NodeJwk & {
+  /** Key id: sent as the JWS `kid` header. */
+  kid?: string;
+  /** The JWS algorithm the key signs with (else implied by its type and curve). */
+  alg?: string;
+  /** Public key use (`sig`). */
+  use?: string;
+};
 
-/** JWS algorithms this SDK signs with. */
-export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+/**
+ * A JWS algorithm this SDK signs with (`private_key_jwt` client assertions, DPoP proofs).
+ *
+ * @example
+ * ```ts
+ * const tokens = await createTokenManager({ ...options, dpop: { algorithm: 'ES256' satisfies SigningAlgorithm } });
+ * ```
+ */
+export type SigningAlgorithm = 'ES256' | 'ES384' | 'ES512' | 'EdDSA' | 'Ed25519' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512';
+
+/** JWS algorithms this SDK signs with: every {@link SigningAlgorithm}. */
+export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 
 const CURVE_ALGORITHM: Record<string, SigningAlgorithm> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512', Ed25519: 'Ed25519' };
 const ALGORITHM_CURVE: Record<string, string> = { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' };

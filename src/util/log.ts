@@ -18,9 +18,13 @@ import { ConfigurationError } from '../errors.ts';
  * ```
  */
 export interface Logger {
+  /** Lock waits and adoptions of a stored grant. */
   debug(fields: Record<string, unknown>, message: string): void;
+  /** Rotations, adoptions of another refresher's rotation, consents, held grants written. */
   info(fields: Record<string, unknown>, message: string): void;
+  /** Retried and failed refreshes, grants that need a new consent, unreadable records. */
   warn(fields: Record<string, unknown>, message: string): void;
+  /** Rotated grants the store refused (held in memory and retried). */
   error(fields: Record<string, unknown>, message: string): void;
 }
 
