@@ -45,6 +45,8 @@ export interface FleetWorkerConfig {
   metadata?: Record<string, unknown>;
   /** The clock's value until the first round, epoch ms. */
   now: number;
+  /** Added to every clock value the parent sends: this host's clock runs ahead (> 0) or behind (< 0). Default 0. */
+  clockOffsetMs?: number;
   /**
    * Send token endpoint requests to this origin instead (a test proxy in front of the server); the
    * rest (discovery, introspection) goes to the server directly.
@@ -266,7 +268,7 @@ async function main(config: FleetWorkerConfig): Promise<void> {
     ...(config.metadata === undefined ? {} : { discovery: false as const, metadata: config.metadata }),
     ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
     ...backend.options,
-    now: () => nowMs,
+    now: () => nowMs + (config.clockOffsetMs ?? 0),
     fetch: async (url, init) => {
       const target = new URL(url);
       const isTokenRequest = init.method === 'POST' && target.pathname === '/token';
