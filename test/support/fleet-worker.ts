@@ -48,6 +48,12 @@ export interface FleetWorkerConfig {
   /** Added to every clock value the parent sends: this host's clock runs ahead (> 0) or behind (< 0). Default 0. */
   clockOffsetMs?: number;
   /**
+   * The clock runs in real time from the last value the parent set (instead of standing still until
+   * the next round), as a host's clock does: for tests where the age of a marker written by another
+   * process matters. Default false.
+   */
+  clockRuns?: boolean;
+  /**
    * Send token endpoint requests to this origin instead (a test proxy in front of the server); the
    * rest (discovery, introspection) goes to the server directly.
    */
@@ -245,6 +251,10 @@ interface RefreshTiming {
 
 async function main(config: FleetWorkerConfig): Promise<void> {
   let nowMs = config.now;
+  let setAt = performance.now();
+  const clock = config.clockRuns === true
+    ? () => nowMs + (config.clockOffsetMs ?? 0) + Math.floor(performance.now() - setAt)
+    : () => nowMs + (config.clockOffsetMs ?? 0);
   let timing: RefreshTiming | undefined;
   const timedLock = (lock: GrantLock): GrantLock => ({
     withLock(key, fn, options) {
@@ -268,7 +278,7 @@ async function main(config: FleetWorkerConfig): Promise<void> {
     ...(config.metadata === undefined ? {} : { discovery: false as const, metadata: config.metadata }),
     ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
     ...backend.options,
-    now: () => nowMs + (config.clockOffsetMs ?? 0),
+    now: clock,
     fetch: async (url, init) => {
       const target = new URL(url);
       const isTokenRequest = init.method === 'POST' && target.pathname === '/token';
@@ -299,6 +309,7 @@ async function main(config: FleetWorkerConfig): Promise<void> {
       return;
     }
     nowMs = command.now;
+    setAt = performance.now();
     void round(command.callers).then(reply, (error: unknown) => reply({ type: 'error', message: String(error) }));
   });
 
