@@ -90,7 +90,7 @@ describe(`fleet: two processes whose clocks are ${OFFSET_MS / 1000} s apart`, ()
           // Each expiry is visited at three instants, chosen so that the two clocks disagree: just
           // before one of them enters the refresh window, just before one of them sees the token
           // expired, and past the expiry for both.
-          const ROUNDS = 12;
+          const ROUNDS = 9;
           let expiries = 0;
           let lastExpiresAt = Number.NaN;
           for (let round = 1; round <= ROUNDS; round++) {
