@@ -8,8 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Keyv from 'keyv';
 import { createTokenManager, ReauthRequiredError, TokenManagerError, type GrantLock, type TokenManager } from 'offline-tokens';
 import { createRedisLock } from 'offline-tokens/redis';
+import { startBufferingProxy } from './support/buffering-proxy.ts';
 import { startAuthorizationServer, type AuthorizationServer, type TokenEndpointFault } from './support/authorization-server.ts';
 import { openBackend, spawnFleet, summarize, type FleetBackend, type FleetMember, type FleetWorkerConfig, type RoundResult } from './support/fleet-worker.ts';
 import { connect, managerOptions, rejection, TEST_NAMESPACE } from './support/harness.ts';
@@ -143,56 +142,6 @@ async function until(condition: () => boolean, what: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await sleep(5);
   }
-}
-
-/**
- * A proxy in front of the token endpoint that reads each request whole and then forwards it on its
- * own connection, whether or not the client is still there: like a buffering load balancer, or a
- * server that does not cancel work when its client goes away. `holdMs` delays the next requests.
- */
-interface BufferingProxy {
-  url: string;
-  holdMs: number[];
-  /** Requests read whole from their client. */
-  received: number;
-  /** Requests the server has answered (the answer may have had nobody left to go to). */
-  forwarded: number;
-  close(): Promise<void>;
-}
-
-async function startBufferingProxy(target: string): Promise<BufferingProxy> {
-  const server = createServer();
-  const proxy: BufferingProxy = {
-    url: '',
-    holdMs: [],
-    received: 0,
-    forwarded: 0,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    proxy.received++;
-    const holdMs = proxy.holdMs.shift();
-    if (holdMs !== undefined) await sleep(holdMs);
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name))) as Record<string, string>;
-    const response = await fetch(new URL(req.url ?? '/', target), { method: req.method, headers, body: Buffer.concat(chunks) });
-    const body = Buffer.from(await response.arrayBuffer());
-    proxy.forwarded++;
-    if (res.destroyed) return;
-    res.writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/json' });
-    res.end(body);
-  };
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    res.on('error', () => {});
-    forward(req, res).catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return proxy;
 }
 
 const format = (ms: number): string => `${ms.toFixed(1)} ms`;

@@ -19,6 +19,7 @@ import { parseTokenResponse, requestRefresh } from '../oauth/client.ts';
 import { confirmRotationLost, introspect } from './introspection.ts';
 import { watchLease } from './lease-watch.ts';
 import { adoptNewer, handleFailure, PersistFailed, persist, reauth, refuseResponse, RotationLost } from './failure.ts';
+import { markerWaitMs } from './marker-wait.ts';
 import type { RefreshContext, RefreshOutcome } from './refresh-context.ts';
 
 export type { RefreshContext, RefreshOutcome, RefreshPolicy, ResourceToken } from './refresh-context.ts';
@@ -91,12 +92,12 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
 
   // A marker left by a refresher that died (or gave up) after its request may have reached the
   // server. That request may even be processed later (a buffering proxy, a slow server): give it the
-  // time of a request, counted from the marker, before asking whether the token is still active.
+  // time of a request, counted from the marker (written by another host's clock), before asking
+  // whether the token is still active.
   const oauth = await ctx.server.client(lease.signal);
   const suspect = stored.refreshStartedAt !== undefined;
   if (suspect) {
-    const ageMs = policy.now() - stored.refreshStartedAt!;
-    await sleep(Math.min(policy.requestTimeoutMs, Math.max(0, policy.requestTimeoutMs - ageMs)), lease.signal);
+    await sleep(markerWaitMs(policy.now() - stored.refreshStartedAt!, policy.requestTimeoutMs), lease.signal);
     if (await confirmRotationLost(ctx.server, ctx.policy, oauth, stored.refreshToken, lease.signal)) return reauth(ctx, stored, 'rotation_lost');
   }
 

@@ -46,6 +46,14 @@ export interface FleetWorkerConfig {
   metadata?: Record<string, unknown>;
   /** The clock's value until the first round, epoch ms. */
   now: number;
+  /** Added to every clock value the parent sends: this host's clock runs ahead (> 0) or behind (< 0). Default 0. */
+  clockOffsetMs?: number;
+  /**
+   * The clock runs in real time from the last value the parent set (instead of standing still until
+   * the next round), as a host's clock does: for tests where the age of a marker written by another
+   * process matters. Default false.
+   */
+  clockRuns?: boolean;
   /**
    * Send token endpoint requests to this origin instead (a test proxy in front of the server); the
    * rest (discovery, introspection) goes to the server directly.
@@ -247,6 +255,10 @@ interface RefreshTiming {
 
 async function main(config: FleetWorkerConfig): Promise<void> {
   let nowMs = config.now;
+  let setAt = performance.now();
+  const clock = config.clockRuns === true
+    ? () => nowMs + (config.clockOffsetMs ?? 0) + Math.floor(performance.now() - setAt)
+    : () => nowMs + (config.clockOffsetMs ?? 0);
   let timing: RefreshTiming | undefined;
   const timedLock = (lock: GrantLock): GrantLock => ({
     withLock(key, fn, options) {
@@ -270,7 +282,7 @@ async function main(config: FleetWorkerConfig): Promise<void> {
     ...(config.metadata === undefined ? {} : { discovery: false as const, metadata: config.metadata }),
     ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
     ...backend.options,
-    now: () => nowMs,
+    now: clock,
     fetch: async (url, init) => {
       const target = new URL(url);
       const isTokenRequest = init.method === 'POST' && target.pathname === '/token';
@@ -301,6 +313,7 @@ async function main(config: FleetWorkerConfig): Promise<void> {
       return;
     }
     nowMs = command.now;
+    setAt = performance.now();
     void round(command.callers, command.resources).then(reply, (error: unknown) => reply({ type: 'error', message: String(error) }));
   });
 
