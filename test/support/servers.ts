@@ -7,12 +7,12 @@
  * test does not leave a process behind (a SIGKILLed test process still can).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { findPostgresBinaries } from './postgres-binaries.ts';
+import { findRedisServer, REDIS_MISSING } from './services.ts';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -49,13 +49,12 @@ process.on('exit', () => {
 
 /**
  * Starts `redis-server` on a free loopback port with persistence off (`--save ''`, no AOF).
- * @throws when `redis-server` is not installed or does not start.
+ * @throws when `redis-server` is not installed (`npm test` installs it first where it can, see
+ * `services.ts`) or does not start.
  */
 export async function startRedis(): Promise<RedisServer> {
-  const binary = findOnPath('redis-server', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
-  if (binary === undefined) {
-    throw new Error('redis-server not found on PATH: install it (apt-get install -y redis-server) to run the Redis tests');
-  }
+  const binary = findRedisServer();
+  if (binary === undefined) throw new Error(REDIS_MISSING);
   const dir = await mkdtemp(join(tmpdir(), 'offline-tokens-redis-'));
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -153,20 +152,6 @@ export async function startPostgres(options: { settings?: string[] } = {}): Prom
   }
   await rm(dir, { recursive: true, force: true });
   throw lastError;
-}
-
-function findOnPath(name: string, extraDirs: string[] = []): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extraDirs];
-  return dirs.map((dir) => join(dir, name)).find(isExecutable);
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** `CREATE DATABASE` through the `pg` client (the registry's binaries have no `createdb`). */
