@@ -26,11 +26,11 @@ export const POSTGRES_MISSING = 'PostgreSQL server binaries not found: run `npm 
 const REQUIRED = ['initdb', 'pg_ctl', 'postgres'];
 
 /**
- * Finds the binaries, system first.
+ * Finds the binaries, system first; `only` restricts the search to one source.
  * @throws with {@link POSTGRES_MISSING} when neither the system nor the registry package has them.
  */
-export async function findPostgresBinaries(): Promise<PostgresBinaries> {
-  const wanted = process.env.OFFLINE_TOKENS_TEST_POSTGRES;
+export async function findPostgresBinaries(only: PostgresBinaries['source'] | undefined = postgresSourceFromEnv()): Promise<PostgresBinaries> {
+  const wanted = only;
   if (wanted !== 'embedded') {
     const bin = systemPostgresBin();
     if (bin !== undefined) return { source: 'system', bin };
@@ -40,6 +40,11 @@ export async function findPostgresBinaries(): Promise<PostgresBinaries> {
     if (bin !== undefined) return { source: 'embedded', bin };
   }
   throw new Error(POSTGRES_MISSING);
+}
+
+function postgresSourceFromEnv(): PostgresBinaries['source'] | undefined {
+  const value = process.env.OFFLINE_TOKENS_TEST_POSTGRES;
+  return value === 'system' || value === 'embedded' ? value : undefined;
 }
 
 /** `pg_ctl` on PATH (its real directory: PATH often holds a few symlinks only), else `/usr/lib/postgresql/<newest>/bin`. */

