@@ -4,11 +4,12 @@
  * a skipped test: a suite that silently skips its real backends proves nothing.
  *
  * Servers still running when the test process exits are killed from an `exit` handler, so a failed
- * test does not leave a process behind (a SIGKILLed test process still can).
+ * test does not leave a process behind (a SIGKILLed test process still can), and they do not keep the
+ * test process alive.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findPostgresBinaries } from './postgres-binaries.ts';
@@ -65,6 +66,10 @@ export async function startRedis(): Promise<RedisServer> {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // The server must not keep the test process alive: when a `before` hook fails after Redis started
+    // (PostgreSQL did not), the file would otherwise never exit. The `exit` handler kills it.
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as unknown as Socket).unref();
     const kill = (): void => {
       child.kill('SIGKILL');
     };
