@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { cpuSeconds } from './support/cpu-time.ts';
 import { ensureServices, ServiceMissingError } from './support/services.ts';
 
 /** Started first, longest first (measured); files not listed follow in name order. */
@@ -55,14 +56,15 @@ const env = {
 };
 print(`${files.length} test files, ${concurrency} at a time\n`);
 
-const running = new Map<string, number>();
+const running = new Map<string, { since: number; pid: number; cpu: number }>();
 const heartbeat = setInterval(() => {
+  for (const entry of running.values()) entry.cpu = cpuSeconds(entry.pid) ?? entry.cpu;
   if (Date.now() - lastOutput < SILENCE_MS) return;
-  const list = [...running].map(([file, since]) => `${basename(file)} ${Math.round((Date.now() - since) / 1000)} s`).join(', ');
+  const list = [...running].map(([file, { since }]) => `${basename(file)} ${Math.round((Date.now() - since) / 1000)} s`).join(', ');
   print(`… still running: ${list}\n`);
 }, 1_000);
 
-interface FileResult { file: string; code: number; ms: number; counts: Record<string, number> }
+interface FileResult { file: string; code: number; ms: number; cpu: number; counts: Record<string, number> }
 const results: FileResult[] = [];
 const queue = [...files];
 await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, async () => {
@@ -74,6 +76,9 @@ const failed = results.filter((result) => result.code !== 0);
 const total = (name: string): number => results.reduce((sum, result) => sum + (result.counts[name] ?? 0), 0);
 print(`\n${results.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s: tests ${total('tests')}, pass ${total('pass')}, fail ${total('fail')}, `
   + `cancelled ${total('cancelled')}, skipped ${total('skipped')}, todo ${total('todo')}\n`);
+const longest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 6);
+print(`longest: ${longest.map((result) => `${basename(result.file)} ${(result.ms / 1000).toFixed(1)} s (cpu ${result.cpu.toFixed(1)} s)`).join(', ')}; `
+  + `cpu of all files ${results.reduce((sum, result) => sum + result.cpu, 0).toFixed(1)} s (sampled each second, with their child processes)\n`);
 if (failed.length > 0) print(`failed: ${failed.map((result) => `${result.file} (exit ${result.code})`).join(', ')}\n`, process.stderr);
 
 const output = Buffer.concat(chunks).toString('utf8');
@@ -92,11 +97,12 @@ process.exit(failed.length > 0 ? 1 : 0);
 /** Runs one file; prints its report when it ends, its stderr lines at once. */
 function runFile(file: string): Promise<FileResult> {
   const since = Date.now();
-  running.set(file, since);
   const child = spawn(process.execPath, [
     '--conditions=source', '--test-reporter=spec', '--test-reporter-destination=stdout',
     `--test-reporter=${PROGRESS_REPORTER}`, '--test-reporter-destination=stderr', file,
   ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = { since, pid: child.pid ?? 0, cpu: 0 };
+  running.set(file, entry);
   const report: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => report.push(chunk));
   let partial = '';
@@ -111,9 +117,9 @@ function runFile(file: string): Promise<FileResult> {
     const text = Buffer.concat(report).toString('utf8');
     const ms = Date.now() - since;
     const exit = code ?? (signal === null ? 1 : 128);
-    print(`\n━━ ${file} ${exit === 0 ? 'passed' : `FAILED (exit ${code ?? signal})`} in ${(ms / 1000).toFixed(1)} s\n${text}`);
+    print(`\n━━ ${file} ${exit === 0 ? 'passed' : `FAILED (exit ${code ?? signal})`} in ${(ms / 1000).toFixed(1)} s (cpu ${entry.cpu.toFixed(1)} s)\n${text}`);
     const counts = Object.fromEntries([...text.matchAll(/^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm)].map((match) => [match[1]!, Number(match[2])]));
-    resolve({ file, code: exit, ms, counts });
+    resolve({ file, code: exit, ms, cpu: entry.cpu, counts });
   }));
 }
 
