@@ -3,19 +3,17 @@
  * Parts are built by the composition root (`defaults.ts`); the refresh itself is `refresh/`.
  * @module
  */
-import {
-  completeAuthorization,
-  startAuthorization,
-  type AuthorizationContext,
-  type AuthorizationRequest,
-  type CompleteAuthorizationOptions,
-  type StartAuthorizationOptions,
+import type {
+  AuthorizationContext,
+  AuthorizationRequest,
+  CompleteAuthorizationOptions,
+  StartAuthorizationOptions,
 } from './consent/authorization.ts';
 import { ClosedError, ConfigurationError } from './errors.ts';
 import { tokenState } from './grant/expiry.ts';
 import { toGrantInfo, type GrantInfo } from './grant/grant.ts';
 import type { TokenResult } from './grant/token.ts';
-import { revokeGrant, type RevokeContext, type RevokeResult } from './consent/revoke.ts';
+import type { RevokeContext, RevokeResult } from './consent/revoke.ts';
 import type { ResolvedOptions } from './resolve-options.ts';
 import type { CacheEntry, GrantCache } from './refresh/cache.ts';
 import type { ResourceEntry } from './refresh/resource-tokens.ts';
@@ -67,6 +65,8 @@ export class TokenManager extends ManagerBase {
     assertOpen(this.closing.signal);
     validateKey(options?.key);
     throwIfAborted(options.signal);
+    // Consent modules (and openid-client) load on first use: serving stored tokens never needs them.
+    const { startAuthorization } = await import('./consent/authorization.ts');
     return withEitherSignal(options.signal, this.closing.signal, (either) => startAuthorization(this.#auth, options, either!));
   }
 
@@ -98,6 +98,7 @@ export class TokenManager extends ManagerBase {
       throw new ConfigurationError('Expected `state` (kept in the user\'s session when the consent started) or `key` (the logged-in user): a callback must be bound to the browser that started the consent');
     }
     throwIfAborted(signal);
+    const { completeAuthorization } = await import('./consent/authorization.ts');
     const grant = await withEitherSignal(signal, this.closing.signal, (either) => completeAuthorization(this.#auth, callbackUrl, { state, key }, either));
     this.source.forget(grant.key);
     this.resources.forget(grant.key);
@@ -212,6 +213,7 @@ export class TokenManager extends ManagerBase {
   async revoke(key: string, options: { signal?: AbortSignal } = {}): Promise<RevokeResult> {
     validateKey(key);
     assertOpen(this.closing.signal);
+    const { revokeGrant } = await import('./consent/revoke.ts');
     const result = await withEitherSignal(options.signal, this.closing.signal, (either) => revokeGrant(this.#revoke, key, either));
     this.log?.info({ key, revokedAtServer: result.revokedAtServer }, 'offline-tokens: grant revoked');
     return result;

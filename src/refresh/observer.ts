@@ -15,6 +15,8 @@ export interface ObservedRefresh {
 
 /** Observes refresh transactions. @internal */
 export interface RefreshObserver {
+  /** Resolves once the observer can observe (one loaded on first use); awaited before `refreshStarted`. */
+  ready?(): Promise<void>;
   refreshStarted(key: string): ObservedRefresh;
 }
 
@@ -26,6 +28,7 @@ type ObservableOutcome =
 /** Runs a refresh transaction, reporting its start and outcome to `observer` (when there is one). */
 export async function observeRefresh<T extends ObservableOutcome>(observer: RefreshObserver | undefined, key: string, run: () => Promise<T>): Promise<T> {
   if (observer === undefined) return run();
+  if (observer.ready !== undefined) await observer.ready();
   const observed = observer.refreshStarted(key);
   let outcome: T;
   try {

@@ -8,7 +8,8 @@ import { ClosedError, ReauthRequiredError, TokenManagerError, type ReauthReason,
 import { canAdopt } from '../grant/adopt.ts';
 import type { Grant } from '../grant/grant.ts';
 import { GrantCache, type CacheEntry } from './cache.ts';
-import { refreshGrant, type RefreshContext } from './transaction.ts';
+import type { RefreshContext } from './transaction.ts';
+import { loadRefreshGrant } from './load-transaction.ts';
 import { WriteBehind, type Unpersisted } from './write-behind.ts';
 import { errorFields } from '../util/log.ts';
 import { observeRefresh } from './observer.ts';
@@ -118,6 +119,7 @@ export class TokenSource {
           return this.cacheGrant(stored);
         }
       }
+      const refreshGrant = await loadRefreshGrant();
       const outcome = await observeRefresh(this.#ctx.observer, key, () => refreshGrant(this.#ctx, key, request, signal));
       if ('unpersisted' in outcome) {
         this.#unpersisted.hold(outcome.unpersisted, outcome.error);

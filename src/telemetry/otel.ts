@@ -31,6 +31,29 @@ export async function loadOpenTelemetry(): Promise<RefreshObserver | undefined> 
   return createOpenTelemetryObserver(api);
 }
 
+const UNOBSERVED: ObservedRefresh = { end() {} };
+
+/**
+ * The observer over `@opentelemetry/api`, imported when the first refresh starts (its `ready`), not
+ * when the manager is created: a process that only serves stored, valid tokens never loads it.
+ *
+ * @example
+ * ```ts
+ * const observer = deferOpenTelemetry();
+ * const outcome = await observeRefresh(observer, key, () => refreshGrant(ctx, key, request, signal));
+ * ```
+ */
+export function deferOpenTelemetry(): RefreshObserver {
+  let loading: Promise<void> | undefined;
+  let loaded: RefreshObserver | undefined;
+  return {
+    ready: () => (loading ??= loadOpenTelemetry().then((observer) => {
+      loaded = observer;
+    })),
+    refreshStarted: (key) => loaded?.refreshStarted(key) ?? UNOBSERVED,
+  };
+}
+
 /** Spans and metrics of refreshes through `api`. */
 export function createOpenTelemetryObserver(api: Api): RefreshObserver {
   let instruments: { refreshes: OpenTelemetryApi.Counter; duration: OpenTelemetryApi.Histogram } | undefined;
