@@ -1,8 +1,9 @@
 /**
  * One cold-start sample, run in a fresh process by `bench/cold-start.ts`. Plain JavaScript, like the
- * SDK it loads (built): type stripping a TypeScript entry would add the same ~100 ms to both candidates. reads one stored, valid
- * grant and prints, as JSON on stdout, the milliseconds from this process's start
- * (`performance.now()`, whose origin is the process start) to holding the access token.
+ * SDK it loads (built): type stripping a TypeScript entry would add the same ~100 ms to both candidates.
+ * Reads one stored, valid grant and prints, as JSON on stdout, the milliseconds from this process's
+ * start (`performance.now()`, whose origin is the process start) to holding the access token, and the
+ * CPU time the process used by then (`process.cpuUsage()`).
  *
  * `node bench/cold-start-child.mjs <sdk|raw> <sqlite|redis> <target> <issuer> <key> <dist>`
  * (`target`: the SQLite file path or the Redis URL; `dist`: the directory of the SDK built to
@@ -52,6 +53,7 @@ if (mode === 'sdk') {
   close = () => keyv.disconnect();
 }
 const elapsedMs = performance.now();
+const { user, system } = process.cpuUsage();
 if (typeof accessToken !== 'string' || accessToken.length === 0) throw new Error('cold start: no access token');
 await close();
-process.stdout.write(`${JSON.stringify({ elapsedMs })}\n`);
+process.stdout.write(`${JSON.stringify({ elapsedMs, cpuMs: (user + system) / 1000 })}\n`);

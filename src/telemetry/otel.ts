@@ -12,7 +12,7 @@
  * Instruments are created on the first refresh, so register the SDK before refreshes start.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.ts';
 import type * as OpenTelemetryApi from '@opentelemetry/api';
 import type { ObservedRefresh, RefreshObserver } from '../refresh/observer.ts';
 
@@ -93,5 +93,5 @@ export function createOpenTelemetryObserver(api: Api): RefreshObserver {
 
 /** Keys are user ids: telemetry backends get a stable pseudonym instead. */
 function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return nodeCrypto().createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
