@@ -196,6 +196,8 @@ export class TokenManager extends ManagerBase {
         return entry;
       }
     }
+    // A miss reads the store without an in-flight entry; only a refresh goes through the single flight.
+    if (entry === undefined && !force) return raceSignal(this.source.load(key), options.signal);
     return raceSignal(this.source.sync(key, force, entry?.grant.rotations), options.signal);
   }
 

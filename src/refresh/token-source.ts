@@ -14,6 +14,14 @@ import { WriteBehind, type Unpersisted } from './write-behind.ts';
 import { errorFields } from '../util/log.ts';
 import { observeRefresh } from './observer.ts';
 
+/** A store read made before the single flight (by {@link TokenSource.load}). */
+interface StoreRead {
+  grant: Grant | undefined;
+}
+
+/** A cache miss asks for the stored grant as it is. */
+const PLAIN_READ = { force: false, seenRotations: undefined } as const;
+
 /** Settings of a {@link TokenSource}. @internal */
 export interface TokenSourceOptions {
   maxCachedGrants: number;
@@ -50,12 +58,35 @@ export class TokenSource {
   }
 
   /** Single flight: one resolution per key in this process, however many callers wait. */
-  sync(key: string, force: boolean, seenRotations: number | undefined): Promise<CacheEntry> {
+  sync(key: string, force: boolean, seenRotations: number | undefined, prefetched?: StoreRead): Promise<CacheEntry> {
     const inflight = this.#inflight.get(key);
     if (inflight !== undefined) return inflight;
-    const promise = this.#resolve(key, force, seenRotations).finally(() => this.#inflight.delete(key));
+    const promise = this.#resolve(key, force, seenRotations, prefetched).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, promise);
     return promise;
+  }
+
+  /**
+   * A cache miss: one store read, and the grant is cached when it can be handed out as it is — no
+   * in-flight entry, no timer, no abort listener. Anything else (nothing stored, a dead grant, a
+   * refresh due, a grant held after a refused write, a record in clear to re-encrypt, a resolution
+   * already in flight) goes through {@link TokenSource.sync} with what was read.
+   */
+  async load(key: string): Promise<CacheEntry> {
+    if (this.#inflight.has(key) || this.#unpersisted.get(key) !== undefined) return this.sync(key, false, undefined);
+    const { store, policy } = this.#ctx;
+    let stored: Grant | undefined;
+    try {
+      // No signal: the read is bounded by the store's deadline; close() does not wait for it.
+      stored = await store.getGrant(key);
+    } catch (error) {
+      throw this.#failed(key, error);
+    }
+    if (this.#options.signal.aborted) throw new ClosedError();
+    if (stored !== undefined && !store.wasPlaintext(stored) && canAdopt(stored, policy.now(), policy.refreshWindowMs, PLAIN_READ)) {
+      return this.cacheGrant(stored);
+    }
+    return this.sync(key, false, undefined, { grant: stored });
   }
 
   /** Starts a refresh nobody waits for; callers keep the still-valid token meanwhile. */
@@ -100,7 +131,7 @@ export class TokenSource {
     if (failure !== undefined) throw failure;
   }
 
-  async #resolve(key: string, force: boolean, seenRotations: number | undefined): Promise<CacheEntry> {
+  async #resolve(key: string, force: boolean, seenRotations: number | undefined, prefetched: StoreRead | undefined): Promise<CacheEntry> {
     const { signal } = this.#options;
     const { store, policy, emit } = this.#ctx;
     try {
@@ -109,7 +140,8 @@ export class TokenSource {
       // A read before the lock only pays when it may find another process's rotation of a token we
       // still hold valid; a forced refresh or an expired token goes straight to the lock (which reads).
       if (!force && !this.#expired(key)) {
-        const stored = await store.getGrant(key, signal);
+        // Read just now by `load` (nothing held, so nothing was flushed since).
+        const stored = prefetched !== undefined ? prefetched.grant : await store.getGrant(key, signal);
         if (stored !== undefined && store.wasPlaintext(stored)) await this.#reencrypt(key);
         // Nothing to refresh: no lock, no watcher (an unknown key costs one store read and nothing that outlives it).
         if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
@@ -134,13 +166,18 @@ export class TokenSource {
       }
       return entry;
     } catch (error) {
-      if (error instanceof ReauthRequiredError) this.#ctx.log?.warn({ key, reason: error.reason }, 'offline-tokens: the grant needs a new consent');
-      else this.#ctx.log?.warn({ key, ...errorFields(error) }, 'offline-tokens: refresh failed');
-      if (error instanceof ReauthRequiredError) this.#onReauth(key, error.reason);
-      const reported = error instanceof TokenManagerError ? error : signal.aborted ? new ClosedError() : undefined;
-      if (reported !== undefined) emit('refreshFailed', { key, error: reported });
-      throw error;
+      throw this.#failed(key, error);
     }
+  }
+
+  /** Logs and reports a failed resolution; returns the error to throw. */
+  #failed(key: string, error: unknown): unknown {
+    if (error instanceof ReauthRequiredError) this.#ctx.log?.warn({ key, reason: error.reason }, 'offline-tokens: the grant needs a new consent');
+    else this.#ctx.log?.warn({ key, ...errorFields(error) }, 'offline-tokens: refresh failed');
+    if (error instanceof ReauthRequiredError) this.#onReauth(key, error.reason);
+    const reported = error instanceof TokenManagerError ? error : this.#options.signal.aborted ? new ClosedError() : undefined;
+    if (reported !== undefined) this.#ctx.emit('refreshFailed', { key, error: reported });
+    return error;
   }
 
   /** Migration to encryption: a grant read in clear is re-encrypted at once, under its lock (best effort: retried on the next read). */
