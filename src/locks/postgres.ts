@@ -4,7 +4,7 @@
  * @module
  */
 import { Pool } from 'pg';
-import { raceSignal } from '../util/abort.ts';
+import { Deadlines } from '../util/deadlines.ts';
 import { ConfigurationError } from '../errors.ts';
 import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOptions, type WithPrefetch } from './lease.ts';
 import type { GrantLock } from './lock.ts';
@@ -82,8 +82,11 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
     },
   ));
   // A query that hangs (database stuck, network partition) fails after queryTimeoutMs.
+  // One shared deadline timer, not an AbortSignal.timeout (a timer, a signal and a listener) per query.
+  const deadlines = new Deadlines(queryTimeoutMs);
+  const timedOut = (): Error => new Error(`A PostgreSQL lock query did not finish within ${queryTimeoutMs} ms`);
   const query = (text: string, values: unknown[]): Promise<{ rowCount: number | null; rows?: unknown[] }> =>
-    raceSignal(ensureTable().then(() => pool.query(text, values)), AbortSignal.timeout(queryTimeoutMs));
+    deadlines.race(ensureTable().then(() => pool.query(text, values)), timedOut);
 
   const backend: LeaseBackend = {
     async tryAcquire(key, owner, ttlMs) {

@@ -13,6 +13,8 @@
  */
 import { createClient } from 'redis';
 import { raceSignal } from '../util/abort.ts';
+import { Deadlines } from '../util/deadlines.ts';
+import { nodeCrypto } from '../util/node-crypto.ts';
 import { ConfigurationError } from '../errors.ts';
 import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOptions, type WithPrefetch } from './lease.ts';
 import type { GrantLock } from './lock.ts';
@@ -24,6 +26,8 @@ import { duration } from '../util/validate.ts';
 export interface RedisLockClient {
   set(key: string, value: string, options: { condition: 'NX'; expiration: { type: 'PX'; value: number } }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /** Used when present (node-redis has it): the script's SHA-1 instead of its text, `EVAL` on `NOSCRIPT`. */
+  evalSha?(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
 /** Where the Redis lock keeps its leases: a URL (the lock opens and closes its own client) or your connected client. */
@@ -43,6 +47,26 @@ const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis
 const ACQUIRE_AND_READ_SCRIPT = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, redis.call('GET', KEYS[2])} end return {0}";
 /** Deletes the lease only while `owner` holds it. */
 const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/** The SHA-1 of each script, computed on first use. */
+const scriptShas = new Map<string, string>();
+
+/** Runs a script by its SHA-1 (`EVALSHA`: the script's text is sent once per server), loading it with `EVAL` when Redis does not know it. */
+async function runScript(client: RedisLockClient, script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+  if (typeof client.evalSha !== 'function') return client.eval(script, options);
+  let sha = scriptShas.get(script);
+  if (sha === undefined) {
+    sha = nodeCrypto().createHash('sha1').update(script).digest('hex');
+    scriptShas.set(script, sha);
+  }
+  try {
+    return await client.evalSha(sha, options);
+  } catch (error) {
+    // First use on this server (or after SCRIPT FLUSH): EVAL loads the script.
+    if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+    return client.eval(script, options);
+  }
+}
 
 /**
  * Creates a lock whose leases are Redis keys (`SET key owner NX PX ttl`), safe across processes and
@@ -66,10 +90,10 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
   const commandTimeoutMs = duration(options.commandTimeoutMs, 'commandTimeoutMs', 5_000, 1);
   const connect = clientSource(connection);
   // A command that hangs (server stuck, network partition) fails after commandTimeoutMs.
-  const send = async <T>(command: (client: RedisLockClient) => Promise<T>): Promise<T> => {
-    const deadline = AbortSignal.timeout(commandTimeoutMs);
-    return raceSignal(connect.get().then(command), deadline);
-  };
+  // One shared deadline timer, not an AbortSignal.timeout (a timer, a signal and a listener) per command.
+  const deadlines = new Deadlines(commandTimeoutMs);
+  const timedOut = (): Error => new Error(`A Redis lock command did not finish within ${commandTimeoutMs} ms`);
+  const send = <T>(command: (client: RedisLockClient) => Promise<T>): Promise<T> => deadlines.race(connect.get().then(command), timedOut);
 
   const backend: LeaseBackend = {
     async tryAcquire(key, owner, ttlMs) {
@@ -77,11 +101,11 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
       return reply === 'OK';
     },
     async renew(key, owner, ttlMs) {
-      const reply = await send((client) => client.eval(RENEW_SCRIPT, { keys: [keyPrefix + key], arguments: [owner, String(ttlMs)] }));
+      const reply = await send((client) => runScript(client, RENEW_SCRIPT, { keys: [keyPrefix + key], arguments: [owner, String(ttlMs)] }));
       return Number(reply) === 1;
     },
     async release(key, owner) {
-      await send((client) => client.eval(RELEASE_SCRIPT, { keys: [keyPrefix + key], arguments: [owner] }));
+      await send((client) => runScript(client, RELEASE_SCRIPT, { keys: [keyPrefix + key], arguments: [owner] }));
     },
     close: () => connect.close(commandTimeoutMs),
   };
@@ -95,7 +119,7 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
     const fused: LeaseBackend = {
       ...backend,
       async tryAcquireAndRead(key, owner, ttlMs, readKey) {
-        const reply = await send((client) => client.eval(ACQUIRE_AND_READ_SCRIPT, { keys: [keyPrefix + key, readKey], arguments: [owner, String(ttlMs)] })) as [number, string | null | undefined];
+        const reply = await send((client) => runScript(client, ACQUIRE_AND_READ_SCRIPT, { keys: [keyPrefix + key, readKey], arguments: [owner, String(ttlMs)] })) as [number, string | null | undefined];
         return Number(reply[0]) === 1 ? { acquired: true, value: typeof reply[1] === 'string' ? reply[1] : null } : { acquired: false, value: null };
       },
     };

@@ -11,7 +11,7 @@ import { RecordError, StoreError, TokenManagerError } from '../errors.ts';
 import { plainCodec, type RecordCodec } from '../grant/codec.ts';
 import { sameIssuer } from '../grant/issuer.ts';
 import { parsePending, type PendingAuthorization } from './pending.ts';
-import { Deadlines } from './deadlines.ts';
+import { Deadlines } from '../util/deadlines.ts';
 
 /** What every record of a store follows. @internal */
 export interface KeyvRecordsOptions {

@@ -1,6 +1,6 @@
 /**
- * Deadlines of store operations without a timer per operation: every operation of a store has the
- * same timeout, so deadlines expire in the order the operations started. Pending operations sit in
+ * Deadlines of store and lock operations without a timer per operation: every operation of a store
+ * (or a lock backend) has the same timeout, so deadlines expire in the order the operations started. Pending operations sit in
  * one insertion-ordered set and a single timer, armed for the oldest, rejects those past their
  * deadline. An operation costs a set insertion and deletion, not a `setTimeout`/`clearTimeout` pair
  * and a `Promise.race`.
