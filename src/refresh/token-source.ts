@@ -36,6 +36,8 @@ export class TokenSource {
   readonly cache: GrantCache;
   readonly #ctx: RefreshContext;
   readonly #inflight = new Map<string, Promise<CacheEntry>>();
+  /** Store reads of cache misses in flight (no refresh), shared by concurrent misses of a key. */
+  readonly #loading = new Map<string, Promise<CacheEntry>>();
   readonly #unpersisted: WriteBehind;
   readonly #options: TokenSourceOptions;
 
@@ -68,12 +70,21 @@ export class TokenSource {
 
   /**
    * A cache miss: one store read, and the grant is cached when it can be handed out as it is — no
-   * in-flight entry, no timer, no abort listener. Anything else (nothing stored, a dead grant, a
-   * refresh due, a grant held after a refused write, a record in clear to re-encrypt, a resolution
-   * already in flight) goes through {@link TokenSource.sync} with what was read.
+   * timer, no abort listener, no refresh machinery. Concurrent misses of one key share the read.
+   * Anything else (nothing stored, a dead grant, a refresh due, a grant held after a refused write, a
+   * record in clear to re-encrypt, a resolution already in flight) goes through
+   * {@link TokenSource.sync} with what was read.
    */
-  async load(key: string): Promise<CacheEntry> {
-    if (this.#inflight.has(key) || this.#unpersisted.get(key) !== undefined) return this.sync(key, false, undefined);
+  load(key: string): Promise<CacheEntry> {
+    const pending = this.#inflight.get(key) ?? this.#loading.get(key);
+    if (pending !== undefined) return pending;
+    if (this.#unpersisted.get(key) !== undefined) return this.sync(key, false, undefined);
+    const loading = this.#load(key);
+    this.#loading.set(key, loading);
+    return loading;
+  }
+
+  async #load(key: string): Promise<CacheEntry> {
     const { store, policy } = this.#ctx;
     let stored: Grant | undefined;
     try {
@@ -81,6 +92,9 @@ export class TokenSource {
       stored = await store.getGrant(key);
     } catch (error) {
       throw this.#failed(key, error);
+    } finally {
+      // After the first await: `load` has registered this read.
+      this.#loading.delete(key);
     }
     if (this.#options.signal.aborted) throw new ClosedError();
     if (stored !== undefined && !store.wasPlaintext(stored) && canAdopt(stored, policy.now(), policy.refreshWindowMs, PLAIN_READ)) {
