@@ -50,10 +50,22 @@ const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return red
 
 /** The SHA-1 of each script, computed on first use. */
 const scriptShas = new Map<string, string>();
+/** The scripts each client has sent with `EVAL` (which caches them on the server). */
+const sentScripts = new WeakMap<RedisLockClient, Set<string>>();
 
-/** Runs a script by its SHA-1 (`EVALSHA`: the script's text is sent once per server), loading it with `EVAL` when Redis does not know it. */
+/**
+ * Runs a script: the first time on a client by `EVAL` (one round trip, and Redis caches the script),
+ * then by its SHA-1 (`EVALSHA`: the text is not sent again), falling back to `EVAL` on `NOSCRIPT`
+ * (Redis restarted or its script cache flushed).
+ */
 async function runScript(client: RedisLockClient, script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
-  if (typeof client.evalSha !== 'function') return client.eval(script, options);
+  let sent = sentScripts.get(client);
+  if (typeof client.evalSha !== 'function' || sent?.has(script) !== true) {
+    const reply = await client.eval(script, options);
+    if (sent === undefined) sentScripts.set(client, sent = new Set());
+    sent.add(script);
+    return reply;
+  }
   let sha = scriptShas.get(script);
   if (sha === undefined) {
     sha = nodeCrypto().createHash('sha1').update(script).digest('hex');
@@ -62,7 +74,6 @@ async function runScript(client: RedisLockClient, script: string, options: { key
   try {
     return await client.evalSha(sha, options);
   } catch (error) {
-    // First use on this server (or after SCRIPT FLUSH): EVAL loads the script.
     if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
     return client.eval(script, options);
   }
