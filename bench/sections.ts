@@ -4,6 +4,7 @@
  * @module
  */
 import { cacheMiss } from './cache-miss.ts';
+import { coldStart } from './cold-start.ts';
 import { fleet } from './fleet.ts';
 import { hotPath } from './hot-path.ts';
 import { refreshCoalescing } from './refresh-coalescing.ts';
@@ -13,4 +14,4 @@ import { refreshWindow } from './refresh-window.ts';
 import { scale } from './scale.ts';
 import type { Section } from './section.ts';
 
-export const sections: readonly Section[] = [hotPath, cacheMiss, refreshCoalescing, refreshWindow, refreshOverhead, refreshStores, scale, fleet];
+export const sections: readonly Section[] = [hotPath, cacheMiss, refreshCoalescing, refreshWindow, refreshOverhead, refreshStores, scale, fleet, coldStart];

@@ -15,7 +15,7 @@ import { resolveOptions, type ResolvedOptions } from './resolve-options.ts';
 import { findRecordCas } from './storage/find-cas.ts';
 import { GrantStore } from './storage/grant-store.ts';
 import { SqliteStore } from './storage/sqlite.ts';
-import { loadOpenTelemetry } from './telemetry/otel.ts';
+import { deferOpenTelemetry } from './telemetry/deferred.ts';
 
 /**
  * Creates a token manager: validates the options and opens the store (default: a SQLite file). It
@@ -37,7 +37,8 @@ import { loadOpenTelemetry } from './telemetry/otel.ts';
 export async function createTokenManager(options: TokenManagerOptions & { signal?: AbortSignal }): Promise<TokenManager> {
   const resolved = resolveOptions(options);
   options.signal?.throwIfAborted();
-  const observer = await loadOpenTelemetry();
+  // `@opentelemetry/api` (when installed) is imported at the first refresh or consent (or a second after), not here: a cold start reads the store only.
+  const observer = deferOpenTelemetry();
   const storage = openStorage(resolved);
   const server = new ServerConnection(resolved, storage.store);
   return new TokenManager({ ...storage, server, observer }, resolved);

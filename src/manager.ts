@@ -3,25 +3,23 @@
  * Parts are built by the composition root (`defaults.ts`); the refresh itself is `refresh/`.
  * @module
  */
-import {
-  completeAuthorization,
-  startAuthorization,
-  type AuthorizationContext,
-  type AuthorizationRequest,
-  type CompleteAuthorizationOptions,
-  type StartAuthorizationOptions,
+import type {
+  AuthorizationContext,
+  AuthorizationRequest,
+  CompleteAuthorizationOptions,
+  StartAuthorizationOptions,
 } from './consent/authorization.ts';
 import { ClosedError, ConfigurationError } from './errors.ts';
 import { tokenState } from './grant/expiry.ts';
 import { toGrantInfo, type GrantInfo } from './grant/grant.ts';
 import type { TokenResult } from './grant/token.ts';
-import { revokeGrant, type RevokeContext, type RevokeResult } from './consent/revoke.ts';
+import type { RevokeContext, RevokeResult } from './consent/revoke.ts';
 import type { ResolvedOptions } from './resolve-options.ts';
 import type { CacheEntry, GrantCache } from './refresh/cache.ts';
 import type { ResourceEntry } from './refresh/resource-tokens.ts';
 import { raceSignal, throwIfAborted, withEitherSignal } from './util/abort.ts';
 import { assertOpen, ManagerBase, resourceToken } from './manager/base.ts';
-import { isPlainRead, validateKey, type GetAccessTokenOptions, type ManagerParts } from './manager/calls.ts';
+import { isPlainRead, validateCallbackBinding, validateKey, type GetAccessTokenOptions, type ManagerParts } from './manager/calls.ts';
 
 export type { GetAccessTokenOptions, ListGrantsOptions, ManagerParts, ProtectedFetchOptions } from './manager/calls.ts';
 
@@ -74,6 +72,8 @@ export class TokenManager extends ManagerBase {
     assertOpen(this.closing.signal);
     validateKey(options?.key);
     throwIfAborted(options.signal);
+    // Consent modules (and openid-client) load on first use: serving stored tokens never needs them.
+    const { startAuthorization } = await import('./consent/authorization.ts');
     return withEitherSignal(options.signal, this.closing.signal, (either) => startAuthorization(this.#auth, options, either!));
   }
 
@@ -97,14 +97,9 @@ export class TokenManager extends ManagerBase {
   async completeAuthorization(callbackUrl: string | URL, options: CompleteAuthorizationOptions): Promise<GrantInfo> {
     assertOpen(this.closing.signal);
     const { state, key, signal } = options ?? {};
-    if (state !== undefined && (typeof state !== 'string' || state.length === 0)) {
-      throw new ConfigurationError('Expected `state` to be the non-empty string `startAuthorization` returned');
-    }
-    if (key !== undefined) validateKey(key);
-    if (state === undefined && key === undefined) {
-      throw new ConfigurationError('Expected `state` (kept in the user\'s session when the consent started) or `key` (the logged-in user): a callback must be bound to the browser that started the consent');
-    }
+    validateCallbackBinding(state, key);
     throwIfAborted(signal);
+    const { completeAuthorization } = await import('./consent/authorization.ts');
     const grant = await withEitherSignal(signal, this.closing.signal, (either) => completeAuthorization(this.#auth, callbackUrl, { state, key }, either));
     this.source.forget(grant.key);
     this.resources.forget(grant.key);
@@ -204,6 +199,8 @@ export class TokenManager extends ManagerBase {
       }
     }
     this.#cache.misses++;
+    // A miss reads the store without an in-flight entry; only a refresh goes through the single flight.
+    if (entry === undefined && !force) return raceSignal(this.source.load(key), options.signal);
     return raceSignal(this.source.sync(key, force, entry?.grant.rotations), options.signal);
   }
 
@@ -220,6 +217,7 @@ export class TokenManager extends ManagerBase {
   async revoke(key: string, options: { signal?: AbortSignal } = {}): Promise<RevokeResult> {
     validateKey(key);
     assertOpen(this.closing.signal);
+    const { revokeGrant } = await import('./consent/revoke.ts');
     const result = await withEitherSignal(options.signal, this.closing.signal, (either) => revokeGrant(this.#revoke, key, either));
     this.log?.info({ key, revokedAtServer: result.revokedAtServer }, 'offline-tokens: grant revoked');
     return result;

@@ -3,7 +3,7 @@
  * and their defaults applied.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './util/node-crypto.ts';
 import type Keyv from 'keyv';
 import { ConfigurationError } from './errors.ts';
 import type { Fetch } from './oauth/http.ts';
@@ -201,6 +201,6 @@ export function resolveOptions(options: TokenManagerOptions): ResolvedOptions {
  * of one provider, never share a store key.
  */
 function defaultNamespace(issuer: URL, clientId: string): string {
-  const digest = createHash('sha256').update(`${issuer.href.replace(/\/+$/, '')}\n${clientId}`).digest('base64url');
+  const digest = nodeCrypto().createHash('sha256').update(`${issuer.href.replace(/\/+$/, '')}\n${clientId}`).digest('base64url');
   return `ot.${digest.slice(0, 16)}`;
 }

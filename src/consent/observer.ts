@@ -11,12 +11,15 @@ export interface ObservedAuthorization {
 
 /** Observes consent completions. @internal */
 export interface ConsentObserver {
+  /** Resolves once the observer can observe (one loaded on first use). */
+  ready?(): Promise<void>;
   authorizationStarted(): ObservedAuthorization;
 }
 
 /** Runs `run` (the completion of a consent), reporting its outcome to `observer` when there is one. */
 export async function observeAuthorization<T extends { key: string }>(observer: ConsentObserver | undefined, run: () => Promise<T>): Promise<T> {
   if (observer === undefined) return run();
+  if (observer.ready !== undefined) await observer.ready();
   const observed = observer.authorizationStarted();
   try {
     const grant = await run();

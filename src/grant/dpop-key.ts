@@ -4,7 +4,7 @@
  * of the code exchange, every refresh, and the caller's resource requests.
  * @module
  */
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.ts';
 import { ConfigurationError, RecordError } from '../errors.ts';
 import { url } from '../util/validate.ts';
 import { SIGNING_ALGORITHMS, generatePrivateJwk, importPrivateJwk, jwkThumbprint, signJws, type Jwk, type SigningAlgorithm, type SigningKey } from '../util/jwk.ts';
@@ -103,7 +103,7 @@ export async function createDPoPProof(stored: StoredDPoPKey, request: DPoPProofR
   const htu = url(request.url, 'url');
   htu.search = '';
   htu.hash = '';
-  const payload: Record<string, unknown> = { iat: Math.floor(nowMs / 1000), jti: randomUUID(), htm: request.method.toUpperCase(), htu: htu.href };
+  const payload: Record<string, unknown> = { iat: Math.floor(nowMs / 1000), jti: nodeCrypto().randomUUID(), htm: request.method.toUpperCase(), htu: htu.href };
   if (request.accessToken !== undefined) payload.ath = Buffer.from(await crypto.subtle.digest('SHA-256', Buffer.from(request.accessToken))).toString('base64url');
   if (request.nonce !== undefined) payload.nonce = request.nonce;
   return signJws(key, { typ: 'dpop+jwt', jwk: key.publicJwk }, payload);

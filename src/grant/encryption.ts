@@ -4,7 +4,7 @@
  * re-encrypted with the current key on their next write).
  * @module
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.ts';
 import { ConfigurationError, RecordError } from '../errors.ts';
 import type { RecordCodec } from './codec.ts';
 
@@ -53,7 +53,7 @@ interface Envelope {
  * ```
  */
 export function generateEncryptionKey(): string {
-  return randomBytes(32).toString('base64url');
+  return nodeCrypto().randomBytes(32).toString('base64url');
 }
 
 /**
@@ -80,8 +80,8 @@ export function createEncryptionCodec(options: EncryptionOptions): RecordCodec {
 
   return {
     encode(storeKey, plaintext) {
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', currentKey, iv, { authTagLength: TAG_BYTES });
+      const iv = nodeCrypto().randomBytes(IV_BYTES);
+      const cipher = nodeCrypto().createCipheriv('aes-256-gcm', currentKey, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(additionalData(storeKey, currentKeyId));
       const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       const envelope: Envelope = {
@@ -106,7 +106,7 @@ export function createEncryptionCodec(options: EncryptionOptions): RecordCodec {
       const key = ring.get(envelope.kid);
       if (key === undefined) throw new RecordError(`A stored record is encrypted with key id ${JSON.stringify(envelope.kid)}, which is not in the key ring`);
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64url'), { authTagLength: TAG_BYTES });
+        const decipher = nodeCrypto().createDecipheriv('aes-256-gcm', key, Buffer.from(envelope.iv, 'base64url'), { authTagLength: TAG_BYTES });
         decipher.setAAD(additionalData(storeKey, envelope.kid));
         decipher.setAuthTag(Buffer.from(envelope.tag, 'base64url'));
         return Buffer.concat([decipher.update(Buffer.from(envelope.ct, 'base64url')), decipher.final()]).toString('utf8');

@@ -4,7 +4,7 @@
  * queue in memory first, so only one of them polls the backend.
  * @module
  */
-import { randomUUID } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.ts';
 import { sleep } from '../util/abort.ts';
 import { LockError } from '../errors.ts';
 import { createInProcessLock, type GrantLock, type Lease } from './lock.ts';
@@ -112,7 +112,7 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
     withLock(key, fn, withOptions = {}) {
       const signal = withOptions.signal;
       return local.withLock(key, async () => {
-        const owner = randomUUID();
+        const owner = nodeCrypto().randomUUID();
         const startedAt = clock.monotonicMs();
         let prefetched: string | null | undefined;
         let acquiredAt: number;

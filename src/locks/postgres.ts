@@ -4,7 +4,8 @@
  * @module
  */
 import { Pool } from 'pg';
-import { raceSignal } from '../util/abort.ts';
+import { Deadlines } from '../util/deadlines.ts';
+import { nodeCrypto } from '../util/node-crypto.ts';
 import { ConfigurationError } from '../errors.ts';
 import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOptions, type WithPrefetch } from './lease.ts';
 import type { GrantLock } from './lock.ts';
@@ -87,6 +88,8 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
   }
   const queryTimeoutMs = duration(options.queryTimeoutMs, 'queryTimeoutMs', 5_000, 1);
   let pool: PostgresLockPool;
+  /** The lock's own `pg` pool: its statements are prepared once per connection (named), not parsed and planned per query. */
+  let own: Pool | undefined;
   let end: () => Promise<void>;
   if ('pool' in connection) {
     if (typeof connection.pool?.query !== 'function') throw new ConfigurationError('Expected `pool` to be a pg Pool');
@@ -96,12 +99,13 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
     if (typeof connection.connectionString !== 'string' || connection.connectionString.length === 0) {
       throw new ConfigurationError('Expected `connectionString` to be a PostgreSQL connection string');
     }
-    const own = new Pool({ connectionString: connection.connectionString, max: 4, connectionTimeoutMillis: queryTimeoutMs });
+    const created = new Pool({ connectionString: connection.connectionString, max: 4, connectionTimeoutMillis: queryTimeoutMs });
     // An idle connection dropped by the server is reported here; the next query reconnects.
-    own.on('error', () => {});
-    pool = own;
+    created.on('error', () => {});
+    pool = created;
+    own = created;
     let ended: Promise<void> | undefined;
-    end = () => (ended ??= own.end());
+    end = () => (ended ??= created.end());
   }
 
   let ready: Promise<void> | undefined;
@@ -119,8 +123,21 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
     },
   ));
   // A query that hangs (database stuck, network partition) fails after queryTimeoutMs.
+  // One shared deadline timer, not an AbortSignal.timeout (a timer, a signal and a listener) per query.
+  const deadlines = new Deadlines(queryTimeoutMs);
+  const timedOut = (): Error => new Error(`A PostgreSQL lock query did not finish within ${queryTimeoutMs} ms`);
+  // On the lock's own pool, each statement is named by a digest of its text: prepared once per connection.
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string => {
+    let name = names.get(text);
+    if (name === undefined) {
+      name = `offline_tokens_${nodeCrypto().createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      names.set(text, name);
+    }
+    return name;
+  };
   const query = (text: string, values: unknown[]): Promise<{ rowCount: number | null; rows?: unknown[] }> =>
-    raceSignal(ensureTable().then(() => pool.query(text, values)), AbortSignal.timeout(queryTimeoutMs));
+    deadlines.race(ensureTable().then(() => (own === undefined ? pool.query(text, values) : own.query({ name: nameOf(text), text, values }))), timedOut);
 
   const backend: LeaseBackend = {
     async tryAcquire(key, owner, ttlMs) {

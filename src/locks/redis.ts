@@ -13,6 +13,8 @@
  */
 import { createClient } from 'redis';
 import { raceSignal } from '../util/abort.ts';
+import { Deadlines } from '../util/deadlines.ts';
+import { nodeCrypto } from '../util/node-crypto.ts';
 import { ConfigurationError } from '../errors.ts';
 import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOptions, type WithPrefetch } from './lease.ts';
 import type { GrantLock } from './lock.ts';
@@ -33,6 +35,8 @@ export interface RedisLockClient {
   set(key: string, value: string, options: { condition: 'NX'; expiration: { type: 'PX'; value: number } }): Promise<unknown>;
   /** Runs a Lua script: renews and releases a lease only while its owner holds it. */
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /** Used when present (node-redis has it): the script's SHA-1 instead of its text, `EVAL` on `NOSCRIPT`. */
+  evalSha?(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
 /**
@@ -75,6 +79,37 @@ const ACQUIRE_AND_READ_SCRIPT = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'P
 /** Deletes the lease only while `owner` holds it. */
 const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
+/** The SHA-1 of each script, computed on first use. */
+const scriptShas = new Map<string, string>();
+/** The scripts each client has sent with `EVAL` (which caches them on the server). */
+const sentScripts = new WeakMap<RedisLockClient, Set<string>>();
+
+/**
+ * Runs a script: the first time on a client by `EVAL` (one round trip, and Redis caches the script),
+ * then by its SHA-1 (`EVALSHA`: the text is not sent again), falling back to `EVAL` on `NOSCRIPT`
+ * (Redis restarted or its script cache flushed).
+ */
+async function runScript(client: RedisLockClient, script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+  let sent = sentScripts.get(client);
+  if (typeof client.evalSha !== 'function' || sent?.has(script) !== true) {
+    const reply = await client.eval(script, options);
+    if (sent === undefined) sentScripts.set(client, sent = new Set());
+    sent.add(script);
+    return reply;
+  }
+  let sha = scriptShas.get(script);
+  if (sha === undefined) {
+    sha = nodeCrypto().createHash('sha1').update(script).digest('hex');
+    scriptShas.set(script, sha);
+  }
+  try {
+    return await client.evalSha(sha, options);
+  } catch (error) {
+    if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+    return client.eval(script, options);
+  }
+}
+
 /**
  * Creates a lock whose leases are Redis keys (`SET key owner NX PX ttl`), safe across processes and
  * hosts sharing the Redis. Expiry is Redis's own clock. With `{ url }` the lock connects on first use
@@ -97,10 +132,10 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
   const commandTimeoutMs = duration(options.commandTimeoutMs, 'commandTimeoutMs', 5_000, 1);
   const connect = clientSource(connection);
   // A command that hangs (server stuck, network partition) fails after commandTimeoutMs.
-  const send = async <T>(command: (client: RedisLockClient) => Promise<T>): Promise<T> => {
-    const deadline = AbortSignal.timeout(commandTimeoutMs);
-    return raceSignal(connect.get().then(command), deadline);
-  };
+  // One shared deadline timer, not an AbortSignal.timeout (a timer, a signal and a listener) per command.
+  const deadlines = new Deadlines(commandTimeoutMs);
+  const timedOut = (): Error => new Error(`A Redis lock command did not finish within ${commandTimeoutMs} ms`);
+  const send = <T>(command: (client: RedisLockClient) => Promise<T>): Promise<T> => deadlines.race(connect.get().then(command), timedOut);
 
   const backend: LeaseBackend = {
     async tryAcquire(key, owner, ttlMs) {
@@ -108,11 +143,11 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
       return reply === 'OK';
     },
     async renew(key, owner, ttlMs) {
-      const reply = await send((client) => client.eval(RENEW_SCRIPT, { keys: [keyPrefix + key], arguments: [owner, String(ttlMs)] }));
+      const reply = await send((client) => runScript(client, RENEW_SCRIPT, { keys: [keyPrefix + key], arguments: [owner, String(ttlMs)] }));
       return Number(reply) === 1;
     },
     async release(key, owner) {
-      await send((client) => client.eval(RELEASE_SCRIPT, { keys: [keyPrefix + key], arguments: [owner] }));
+      await send((client) => runScript(client, RELEASE_SCRIPT, { keys: [keyPrefix + key], arguments: [owner] }));
     },
     close: () => connect.close(commandTimeoutMs),
   };
@@ -126,7 +161,7 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
     const fused: LeaseBackend = {
       ...backend,
       async tryAcquireAndRead(key, owner, ttlMs, readKey) {
-        const reply = await send((client) => client.eval(ACQUIRE_AND_READ_SCRIPT, { keys: [keyPrefix + key, readKey], arguments: [owner, String(ttlMs)] })) as [number, string | null | undefined];
+        const reply = await send((client) => runScript(client, ACQUIRE_AND_READ_SCRIPT, { keys: [keyPrefix + key, readKey], arguments: [owner, String(ttlMs)] })) as [number, string | null | undefined];
         return Number(reply[0]) === 1 ? { acquired: true, value: typeof reply[1] === 'string' ? reply[1] : null } : { acquired: false, value: null };
       },
     };

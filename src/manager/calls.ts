@@ -90,6 +90,17 @@ export function isPlainRead(options: GetAccessTokenOptions): boolean {
   return options.forceRefresh !== true && options.signal?.aborted !== true;
 }
 
+/** Throws {@link ConfigurationError} unless the callback is bound to a browser: a non-empty `state`, a valid `key`, or both. @internal */
+export function validateCallbackBinding(state: unknown, key: unknown): void {
+  if (state !== undefined && (typeof state !== 'string' || state.length === 0)) {
+    throw new ConfigurationError('Expected `state` to be the non-empty string `startAuthorization` returned');
+  }
+  if (key !== undefined) validateKey(key);
+  if (state === undefined && key === undefined) {
+    throw new ConfigurationError('Expected `state` (kept in the user\'s session when the consent started) or `key` (the logged-in user): a callback must be bound to the browser that started the consent');
+  }
+}
+
 /** Throws {@link ConfigurationError} unless `key` is a non-empty string of at most 512 characters. @internal */
 export function validateKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > KEY_MAX_LENGTH) {

@@ -6,12 +6,22 @@
  * remembered there too, for every process sharing the store.
  * @module
  */
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { ClosedError, ConfigurationError } from '../errors.ts';
 import { raceSignal } from '../util/abort.ts';
-import { createOAuthClient, type ClientPolicy, type OAuthClient } from './client.ts';
-import { fetchMetadata, type DiscoveryPolicy, type ServerMetadata } from './discovery.ts';
-import { createCustomFetch, type Fetch } from './http.ts';
+import type { ClientPolicy, OAuthClient } from './client.ts';
+import type { DiscoveryPolicy, ServerMetadata } from './discovery.ts';
+import type { Fetch } from './http.ts';
+
+/**
+ * The modules that talk to the server (openid-client and what wraps it), imported on the first
+ * connect: a process that only serves stored, valid tokens never loads them (cold start).
+ */
+interface OAuthModules {
+  createOAuthClient: typeof import('./client.ts').createOAuthClient;
+  fetchMetadata: typeof import('./discovery.ts').fetchMetadata;
+  customFetch: client.CustomFetch;
+}
 
 /** How long fetched metadata is used before it is fetched again (in the background). */
 export const METADATA_TTL_MS = 86_400_000;
@@ -55,7 +65,7 @@ export class ServerConnection {
   readonly #policy: ServerPolicy;
   readonly #store: ServerStateStore;
   readonly #source: string;
-  readonly #customFetch: client.CustomFetch;
+  #modules: Promise<OAuthModules> | undefined;
   #client: Promise<OAuthClient> | undefined;
   #state: ServerState | undefined;
   #refreshing = false;
@@ -66,7 +76,16 @@ export class ServerConnection {
     this.#policy = policy;
     this.#store = store;
     this.#source = policy.discovery === false ? 'none' : `${policy.discovery} ${policy.discoveryUrl?.href ?? policy.issuer.href}`;
-    this.#customFetch = createCustomFetch({ fetch: policy.fetch, maxResponseBytes: policy.maxResponseBytes, requestTimeoutMs: policy.requestTimeoutMs });
+  }
+
+  /** openid-client and its wrappers, loaded once, on the first connect. */
+  #load(): Promise<OAuthModules> {
+    const policy = this.#policy;
+    return this.#modules ??= Promise.all([import('./client.ts'), import('./discovery.ts'), import('./http.ts')]).then(([clientModule, discovery, http]) => ({
+      createOAuthClient: clientModule.createOAuthClient,
+      fetchMetadata: discovery.fetchMetadata,
+      customFetch: http.createCustomFetch({ fetch: policy.fetch, maxResponseBytes: policy.maxResponseBytes, requestTimeoutMs: policy.requestTimeoutMs }),
+    }));
   }
 
   /**
@@ -114,44 +133,45 @@ export class ServerConnection {
   }
 
   async #connect(signal: AbortSignal): Promise<OAuthClient> {
+    const modules = await this.#load();
     this.#state = parseState(await this.#store.readServerState(signal).catch(() => undefined));
     if (this.#policy.discovery === false) {
       const { issuer } = this.#policy.metadata;
-      return this.#build({ issuer: typeof issuer === 'string' ? issuer : this.#policy.issuerId });
+      return this.#build(modules, { issuer: typeof issuer === 'string' ? issuer : this.#policy.issuerId });
     }
     const { discovered } = this.#state;
     if (discovered?.source === this.#source) {
-      if (this.#policy.now() - discovered.fetchedAt >= METADATA_TTL_MS) this.#refreshInBackground();
-      return this.#build(discovered.metadata);
+      if (this.#policy.now() - discovered.fetchedAt >= METADATA_TTL_MS) this.#refreshInBackground(modules);
+      return this.#build(modules, discovered.metadata);
     }
-    return this.#build(await this.#fetch(signal));
+    return this.#build(modules, await this.#fetch(modules, signal));
   }
 
-  async #fetch(signal: AbortSignal): Promise<ServerMetadata> {
-    const metadata = await fetchMetadata({ ...this.#policy, discovery: this.#policy.discovery as 'oidc' | 'oauth2' }, this.#customFetch, signal);
+  async #fetch(modules: OAuthModules, signal: AbortSignal): Promise<ServerMetadata> {
+    const metadata = await modules.fetchMetadata({ ...this.#policy, discovery: this.#policy.discovery as 'oidc' | 'oauth2' }, modules.customFetch, signal);
     this.#state = { ...this.#state, discovered: { source: this.#source, metadata, fetchedAt: this.#policy.now() } };
     // Best effort: a store that refuses the cache costs a fetch per process, nothing else.
     await this.#store.writeServerState(this.#state, signal).catch(() => {});
     return metadata;
   }
 
-  #refreshInBackground(): void {
+  #refreshInBackground(modules: OAuthModules): void {
     if (this.#refreshing) return;
     this.#refreshing = true;
-    this.#fetch(this.#closing.signal)
+    this.#fetch(modules, this.#closing.signal)
       .then((metadata) => {
-        this.#client = Promise.resolve(this.#build(metadata));
+        this.#client = Promise.resolve(this.#build(modules, metadata));
       }, () => {})
       .finally(() => {
         this.#refreshing = false;
       });
   }
 
-  #build(fetched: ServerMetadata): OAuthClient {
+  #build(modules: OAuthModules, fetched: ServerMetadata): OAuthClient {
     // The issuer is never overlaid: it is what the fetched document (or the configuration) says.
     const metadata: ServerMetadata = { ...fetched, ...this.#policy.metadata, issuer: fetched.issuer };
     if (typeof metadata.token_endpoint !== 'string') throw new ConfigurationError('The server has no `token_endpoint`: set `metadata.token_endpoint`');
-    return createOAuthClient(metadata as client.ServerMetadata, this.#policy, this.#customFetch);
+    return modules.createOAuthClient(metadata as client.ServerMetadata, this.#policy, modules.customFetch);
   }
 }
 

@@ -37,6 +37,8 @@ export interface ObservedCache {
 
 /** Observes refresh transactions, consents and caches. @internal */
 export interface RefreshObserver {
+  /** Resolves once the observer can observe (one loaded on first use); awaited before `refreshStarted` and `authorizationStarted`. */
+  ready?(): Promise<void>;
   refreshStarted(key: string): ObservedRefresh;
   authorizationStarted(): ObservedAuthorization;
   /** Reports `cache` until the returned function is called (the manager closed). */
@@ -54,6 +56,7 @@ type ObservableOutcome =
  */
 export async function observeRefresh<T extends ObservableOutcome>(observer: RefreshObserver | undefined, key: string, run: (observed: ObservedRefresh | undefined) => Promise<T>): Promise<T> {
   if (observer === undefined) return run(undefined);
+  if (observer.ready !== undefined) await observer.ready();
   const observed = observer.refreshStarted(key);
   let outcome: T;
   try {

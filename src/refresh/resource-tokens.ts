@@ -9,7 +9,8 @@
 import { ClosedError, ReauthRequiredError, ServerUnavailableError, TokenManagerError } from '../errors.ts';
 import { tokenState } from '../grant/expiry.ts';
 import { normalizeResource, normalizeScope } from '../grant/resource.ts';
-import { refreshGrant, type RefreshContext } from './transaction.ts';
+import type { RefreshContext } from './transaction.ts';
+import { loadRefreshGrant } from './load-transaction.ts';
 import { ResourceCache, type ResourceEntry } from './resource-cache.ts';
 import type { TokenSource } from './token-source.ts';
 
@@ -120,6 +121,7 @@ export class ResourceTokens {
       // A rotated grant the store refused is written first: the store must hold the live refresh token.
       if (this.#source.held(key) !== undefined) await this.#source.sync(key, false, undefined);
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        const refreshGrant = await loadRefreshGrant();
         const outcome = await refreshGrant(this.#ctx, key, { force: true, seenRotations: undefined, resource: target.resources, scope: target.scope }, signal);
         if ('unpersisted' in outcome) {
           this.#source.hold(outcome);

@@ -8,10 +8,19 @@ import { ClosedError, ReauthRequiredError, TokenManagerError, type ReauthReason,
 import { canAdopt } from '../grant/adopt.ts';
 import type { Grant } from '../grant/grant.ts';
 import { GrantCache, type CacheEntry } from './cache.ts';
-import { refreshGrant, type RefreshContext } from './transaction.ts';
+import type { RefreshContext } from './transaction.ts';
+import { loadRefreshGrant } from './load-transaction.ts';
 import { WriteBehind, type Unpersisted } from './write-behind.ts';
 import { errorFields } from '../util/log.ts';
 import { observeLock, observeRefresh, type ObservedRefresh } from './observer.ts';
+
+/** A store read made before the single flight (by {@link TokenSource.load}). */
+interface StoreRead {
+  grant: Grant | undefined;
+}
+
+/** A cache miss asks for the stored grant as it is. */
+const PLAIN_READ = { force: false, seenRotations: undefined } as const;
 
 /** Settings of a {@link TokenSource}. @internal */
 export interface TokenSourceOptions {
@@ -27,6 +36,8 @@ export class TokenSource {
   readonly cache: GrantCache;
   readonly #ctx: RefreshContext;
   readonly #inflight = new Map<string, Promise<CacheEntry>>();
+  /** Store reads of cache misses in flight (no refresh), shared by concurrent misses of a key. */
+  readonly #loading = new Map<string, Promise<CacheEntry>>();
   readonly #unpersisted: WriteBehind;
   readonly #options: TokenSourceOptions;
   /** Stops reporting the cache to the observer. */
@@ -52,12 +63,47 @@ export class TokenSource {
   }
 
   /** Single flight: one resolution per key in this process, however many callers wait. */
-  sync(key: string, force: boolean, seenRotations: number | undefined): Promise<CacheEntry> {
+  sync(key: string, force: boolean, seenRotations: number | undefined, prefetched?: StoreRead): Promise<CacheEntry> {
     const inflight = this.#inflight.get(key);
     if (inflight !== undefined) return inflight;
-    const promise = this.#resolve(key, force, seenRotations).finally(() => this.#inflight.delete(key));
+    const promise = this.#resolve(key, force, seenRotations, prefetched).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, promise);
     return promise;
+  }
+
+  /**
+   * A cache miss: one store read, and the grant is cached when it can be handed out as it is — no
+   * timer, no abort listener, no refresh machinery. Concurrent misses of one key share the read.
+   * Anything else (nothing stored, a dead grant, a refresh due, a grant held after a refused write, a
+   * record in clear to re-encrypt, a resolution already in flight) goes through
+   * {@link TokenSource.sync} with what was read.
+   */
+  load(key: string): Promise<CacheEntry> {
+    const pending = this.#inflight.get(key) ?? this.#loading.get(key);
+    if (pending !== undefined) return pending;
+    if (this.#unpersisted.get(key) !== undefined) return this.sync(key, false, undefined);
+    const loading = this.#load(key);
+    this.#loading.set(key, loading);
+    return loading;
+  }
+
+  async #load(key: string): Promise<CacheEntry> {
+    const { store, policy } = this.#ctx;
+    let stored: Grant | undefined;
+    try {
+      // No signal: the read is bounded by the store's deadline; close() does not wait for it.
+      stored = await store.getGrant(key);
+    } catch (error) {
+      throw this.#failed(key, error);
+    } finally {
+      // After the first await: `load` has registered this read.
+      this.#loading.delete(key);
+    }
+    if (this.#options.signal.aborted) throw new ClosedError();
+    if (stored !== undefined && !store.wasPlaintext(stored) && canAdopt(stored, policy.now(), policy.refreshWindowMs, PLAIN_READ)) {
+      return this.cacheGrant(stored);
+    }
+    return this.sync(key, false, undefined, { grant: stored });
   }
 
   /** Starts a refresh nobody waits for; callers keep the still-valid token meanwhile. */
@@ -103,7 +149,7 @@ export class TokenSource {
     if (failure !== undefined) throw failure;
   }
 
-  async #resolve(key: string, force: boolean, seenRotations: number | undefined): Promise<CacheEntry> {
+  async #resolve(key: string, force: boolean, seenRotations: number | undefined, prefetched: StoreRead | undefined): Promise<CacheEntry> {
     const { signal } = this.#options;
     const { store, policy, emit } = this.#ctx;
     try {
@@ -112,7 +158,8 @@ export class TokenSource {
       // A read before the lock only pays when it may find another process's rotation of a token we
       // still hold valid; a forced refresh or an expired token goes straight to the lock (which reads).
       if (!force && !this.#expired(key)) {
-        const stored = await store.getGrant(key, signal);
+        // Read just now by `load` (nothing held, so nothing was flushed since).
+        const stored = prefetched !== undefined ? prefetched.grant : await store.getGrant(key, signal);
         if (stored !== undefined && store.wasPlaintext(stored)) await this.#reencrypt(key);
         // Nothing to refresh: no lock, no watcher (an unknown key costs one store read and nothing that outlives it).
         if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
@@ -122,6 +169,7 @@ export class TokenSource {
           return this.cacheGrant(stored);
         }
       }
+      const refreshGrant = await loadRefreshGrant();
       const outcome = await observeRefresh(this.#ctx.observer, key, (observed) => refreshGrant(this.#observed(observed), key, request, signal));
       if ('unpersisted' in outcome) {
         this.#unpersisted.hold(outcome.unpersisted, outcome.error);
@@ -136,12 +184,7 @@ export class TokenSource {
       }
       return entry;
     } catch (error) {
-      if (error instanceof ReauthRequiredError) this.#ctx.log?.warn({ key, reason: error.reason }, 'offline-tokens: the grant needs a new consent');
-      else this.#ctx.log?.warn({ key, ...errorFields(error) }, 'offline-tokens: refresh failed');
-      if (error instanceof ReauthRequiredError) this.#onReauth(key, error.reason);
-      const reported = error instanceof TokenManagerError ? error : signal.aborted ? new ClosedError() : undefined;
-      if (reported !== undefined) emit('refreshFailed', { key, error: reported });
-      throw error;
+      throw this.#failed(key, error);
     }
   }
 
@@ -149,6 +192,16 @@ export class TokenSource {
   #observed(observed: ObservedRefresh | undefined): RefreshContext {
     if (observed === undefined) return this.#ctx;
     return { ...this.#ctx, lock: observeLock(this.#ctx.lock, observed), onAttempt: () => observed.attemptStarted() };
+  }
+
+  /** Logs and reports a failed resolution; returns the error to throw. */
+  #failed(key: string, error: unknown): unknown {
+    if (error instanceof ReauthRequiredError) this.#ctx.log?.warn({ key, reason: error.reason }, 'offline-tokens: the grant needs a new consent');
+    else this.#ctx.log?.warn({ key, ...errorFields(error) }, 'offline-tokens: refresh failed');
+    if (error instanceof ReauthRequiredError) this.#onReauth(key, error.reason);
+    const reported = error instanceof TokenManagerError ? error : this.#options.signal.aborted ? new ClosedError() : undefined;
+    if (reported !== undefined) this.#ctx.emit('refreshFailed', { key, error: reported });
+    return error;
   }
 
   /** Migration to encryption: a grant read in clear is re-encrypted at once, under its lock (best effort: retried on the next read). */

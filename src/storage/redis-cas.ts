@@ -3,7 +3,7 @@
  * adapter's own node-redis client. No import of `redis`: the client is the adapter's.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.ts';
 import type { CasResult, RecordCas } from './cas.ts';
 
 /** Sets KEYS[1] to ARGV[2] only while it holds ARGV[1]; answers {1} or {0, current}. */
@@ -13,7 +13,8 @@ if current == ARGV[1] then
   return {1}
 end
 return {0, current}`;
-const CAS_SHA = createHash('sha1').update(CAS_SCRIPT).digest('hex');
+/** The script's SHA-1 for `EVALSHA`, computed on first use. */
+let casSha: string | undefined;
 
 /** What the script needs of a node-redis 5 client. */
 interface ScriptClient {
@@ -40,7 +41,7 @@ export function redisRecordCas(store: object): RecordCas | undefined {
       const options = { keys: [redis.createKeyPrefix(key, redis.namespace)], arguments: [expected, next] };
       let reply: unknown;
       try {
-        reply = await client.evalSha(CAS_SHA, options);
+        reply = await client.evalSha(casSha ??= nodeCrypto().createHash('sha1').update(CAS_SCRIPT).digest('hex'), options);
       } catch (error) {
         // First use on this server (or after SCRIPT FLUSH): EVAL loads the script.
         if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;

@@ -39,8 +39,15 @@ export class RollbackGuard {
   see(grant: Grant): void {
     const mark = this.#marks.get(grant.key);
     if (mark !== undefined && mark.createdAt === grant.createdAt && mark.rotations >= grant.rotations) return;
-    if (mark !== undefined) this.#marks.delete(grant.key);
-    else if (this.#marks.size >= this.#maxEntries) this.#marks.delete(this.#marks.keys().next().value!);
+    if (mark !== undefined) {
+      // Updated in place (no allocation), moved to the back of the eviction order.
+      this.#marks.delete(grant.key);
+      mark.createdAt = grant.createdAt;
+      mark.rotations = grant.rotations;
+      this.#marks.set(grant.key, mark);
+      return;
+    }
+    if (this.#marks.size >= this.#maxEntries) this.#marks.delete(this.#marks.keys().next().value!);
     this.#marks.set(grant.key, { createdAt: grant.createdAt, rotations: grant.rotations });
   }
 }

@@ -22,7 +22,7 @@
  * `offline_tokens.grant.status` (the grants in this process's caches).
  * @module
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../util/node-crypto.ts';
 import type * as OpenTelemetryApi from '@opentelemetry/api';
 import type { ObservedAuthorization, ObservedRefresh, RefreshObserver } from '../refresh/observer.ts';
 import { CacheRegistry, instrumentsOf, SCOPE } from './instruments.ts';
@@ -116,5 +116,5 @@ export function createOpenTelemetryObserver(api: Api): RefreshObserver {
 
 /** Keys are user ids: telemetry backends get a stable pseudonym instead. */
 function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return nodeCrypto().createHash('sha256').update(key).digest('hex').slice(0, 16);
 }

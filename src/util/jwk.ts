@@ -4,7 +4,8 @@
  * `private_key_jwt` client keys and for DPoP keys.
  * @module
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey as NodeJwk } from 'node:crypto';
+import type { JsonWebKey as NodeJwk } from 'node:crypto';
+import { nodeCrypto } from './node-crypto.ts';
 import { ConfigurationError } from '../errors.ts';
 
 /**
@@ -85,9 +86,9 @@ export function importPrivateJwk(jwk: Jwk, name: string): SigningKey {
   if (typeof jwk !== 'object' || jwk === null || typeof jwk.d !== 'string') throw new ConfigurationError(`Expected \`${name}\` to be a private JWK (with \`d\`) or a CryptoKey`);
   const alg = algorithmOf(jwk, name);
   try {
-    const keyObject = createPrivateKey({ key: jwk, format: 'jwk' });
+    const keyObject = nodeCrypto().createPrivateKey({ key: jwk, format: 'jwk' });
     const algorithm = webCryptoAlgorithm(alg).import;
-    const publicKeyObject = createPublicKey(keyObject);
+    const publicKeyObject = nodeCrypto().createPublicKey(keyObject);
     return {
       alg,
       privateKey: keyObject.toCryptoKey(algorithm, false, ['sign']) as CryptoKey,
@@ -125,10 +126,10 @@ export function algorithmOfCryptoKey(key: CryptoKey, name: string): SigningAlgor
 export function generatePrivateJwk(alg: SigningAlgorithm): Jwk {
   const family = alg.slice(0, 2);
   const { privateKey } = family === 'ES'
-    ? generateKeyPairSync('ec', { namedCurve: ALGORITHM_CURVE[alg]! })
+    ? nodeCrypto().generateKeyPairSync('ec', { namedCurve: ALGORITHM_CURVE[alg]! })
     : family === 'RS' || family === 'PS'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ed25519');
+      ? nodeCrypto().generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : nodeCrypto().generateKeyPairSync('ed25519');
   return { ...privateKey.export({ format: 'jwk' }), alg };
 }
 
@@ -137,7 +138,7 @@ export function jwkThumbprint(jwk: Jwk): string {
   const members = jwk.kty === 'RSA' ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
     : jwk.kty === 'EC' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
       : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
-  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+  return nodeCrypto().createHash('sha256').update(JSON.stringify(members)).digest('base64url');
 }
 
 /** Signs a compact JWS. */

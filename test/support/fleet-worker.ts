@@ -253,6 +253,9 @@ interface RefreshTiming {
   totalMs?: number;
 }
 
+/** The composition root's hook for a lock that reads the grant with the lease (`src/locks/lease.ts`). */
+const WITH_PREFETCH = Symbol.for('offline-tokens.lock.withPrefetch');
+
 async function main(config: FleetWorkerConfig): Promise<void> {
   let nowMs = config.now;
   let setAt = performance.now();
@@ -260,16 +263,29 @@ async function main(config: FleetWorkerConfig): Promise<void> {
     ? () => nowMs + (config.clockOffsetMs ?? 0) + Math.floor(performance.now() - setAt)
     : () => nowMs + (config.clockOffsetMs ?? 0);
   let timing: RefreshTiming | undefined;
-  const timedLock = (lock: GrantLock): GrantLock => ({
-    withLock(key, fn, options) {
-      const asked = performance.now();
-      return lock.withLock(key, (lease) => {
-        if (timing !== undefined && key === config.key) timing.lockWaitMs = performance.now() - asked;
-        return fn(lease);
-      }, options);
-    },
-    close: () => lock.close?.() ?? Promise.resolve(),
-  });
+  // The manager prefixes lock keys with its namespace (`<namespace>:<key>`).
+  const isGrantLock = (key: string): boolean => key === config.key || key.endsWith(`:${config.key}`);
+  const timedLock = (lock: GrantLock): GrantLock => {
+    const timed: GrantLock = {
+      withLock(key, fn, options) {
+        const asked = performance.now();
+        return lock.withLock(key, (lease) => {
+          if (timing !== undefined && isGrantLock(key)) timing.lockWaitMs = performance.now() - asked;
+          return fn(lease);
+        }, options);
+      },
+      close: () => lock.close?.() ?? Promise.resolve(),
+    };
+    // Keeps the lock's lease-and-read variant (the composition root asks for it), timed as well.
+    const withPrefetch = (lock as { [WITH_PREFETCH]?: (adapter: object, recordKey: (lockKey: string) => string | undefined) => GrantLock | undefined })[WITH_PREFETCH];
+    if (typeof withPrefetch !== 'function') return timed;
+    return Object.assign(timed, {
+      [WITH_PREFETCH]: (adapter: object, recordKey: (lockKey: string) => string | undefined) => {
+        const fused = withPrefetch.call(lock, adapter, recordKey);
+        return fused === undefined ? undefined : timedLock(fused);
+      },
+    });
+  };
   const backend = await openBackend(config.backend, config.leaseTtlMs, timedLock);
   const tokens: TokenManager = await createTokenManager({
     issuer: config.issuer,
