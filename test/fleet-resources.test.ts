@@ -8,12 +8,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { createTokenManager } from 'offline-tokens';
-import { RESOURCE_PREFIX, startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { openBackend, spawnFleet, type FleetBackend, type FleetMember } from './support/fleet-worker.ts';
-import { managerOptions, TEST_NAMESPACE } from './support/harness.ts';
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
+import { describe, it } from 'node:test';
+import { RESOURCE_PREFIX } from './support/authorization-server.ts';
+import { useFleetServers } from './support/fleet-fixture.ts';
+import type { FleetMember } from './support/fleet-worker.ts';
 
 // Tokens are compared with assert.ok, never assert.equal: a failure must not print a token (npm test's leak check).
 
@@ -74,47 +72,24 @@ async function startCountingProxy(target: string): Promise<CountingProxy> {
   return proxy;
 }
 
-let idp: AuthorizationServer;
-let redis: RedisServer;
-let postgres: PostgresServer;
-const spawned = new Set<FleetMember>();
-
-before(async () => {
-  [idp, redis, postgres] = await Promise.all([startAuthorizationServer(), startRedis(), startPostgres()]);
-});
-
-after(async () => {
-  await Promise.all([...spawned].map((member) => member.kill()));
-  await Promise.all([idp?.close(), redis?.stop(), postgres?.stop()]);
-});
+const fleet = useFleetServers();
 
 describe(`fleet: ${WORKERS} processes × 2 resources on one grant`, () => {
   for (const name of ['redis', 'postgres'] as const) {
     it(`${name}: ${ROUNDS} expiries → ${WORKERS * 2} rotations each, one at a time, never a reused refresh token; two audiences; grant alive`, { timeout: 240_000 }, async (t) => {
       const key = `fleet-resources-${name}`;
-      const backend: FleetBackend = name === 'redis' ? { kind: 'redis', url: redis.url } : { kind: 'postgres', connectionString: postgres.connectionString };
+      const { idp } = fleet;
+      const backend = fleet.backendOf(name);
       let now = Date.now();
-      const opened = await openBackend(backend);
-      const host = await createTokenManager(managerOptions(idp, 'post', { ...opened.options, now: () => now }));
+      const { tokens: host, close: closeHost } = await fleet.hostManager(backend, () => now);
       const proxy = await startCountingProxy(idp.issuer);
       let members: FleetMember[] = [];
       try {
         const { url, state } = await host.startAuthorization({ key, scope: 'api:read', resource: [API_A, API_B] });
         await host.completeAuthorization(await idp.consent(url), { state });
-        const metadata = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
+        const metadata = await fleet.serverMetadata();
         const spawnStartedAt = performance.now();
-        members = await spawnFleet({
-          issuer: idp.issuer,
-          client: idp.clients.post,
-          redirectUri: idp.redirectUri,
-          backend,
-          key,
-          namespace: TEST_NAMESPACE,
-          metadata,
-          now,
-          tokenEndpointVia: proxy.url,
-        }, WORKERS);
-        for (const member of members) spawned.add(member);
+        members = await fleet.spawn(fleet.fleetConfig({ backend, key, metadata, now, tokenEndpointVia: proxy.url }), WORKERS);
         t.diagnostic(`${WORKERS} processes ready in ${Math.round(performance.now() - spawnStartedAt)} ms`);
         idp.resetCounters();
         const liveBefore = idp.liveRefreshTokens();
@@ -155,12 +130,8 @@ describe(`fleet: ${WORKERS} processes × 2 resources on one grant`, () => {
         assert.equal(audience(await host.getAccessToken(key, { resource: API_B, forceRefresh: true })), API_B);
         assert.equal(idp.counters.reusedRefreshTokens, 0);
       } finally {
-        await Promise.all(members.map(async (member) => {
-          await member.close();
-          spawned.delete(member);
-        }));
-        await host.close();
-        await opened.close();
+        await fleet.stop(members);
+        await closeHost();
         await proxy.close();
       }
     });
