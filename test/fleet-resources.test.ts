@@ -3,13 +3,12 @@
  * PostgreSQL each ask for tokens for two resources (RFC 8707) concurrently, across several expiries.
  * Every resource token is its own refresh of the grant, so each round is 8 × 2 rotations of one
  * refresh token, which must go one at a time, fleet-wide. Counted at the server and at a proxy in
- * front of its token endpoint (requests in flight at once).
+ * front of its token endpoint (requests in flight at once: test/support/buffering-proxy.ts).
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { RESOURCE_PREFIX } from './support/authorization-server.ts';
+import { startBufferingProxy } from './support/buffering-proxy.ts';
 import { useFleetServers } from './support/fleet-fixture.ts';
 import type { FleetMember } from './support/fleet-worker.ts';
 
@@ -28,50 +27,6 @@ function audience(token: string): unknown {
   return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { aud?: unknown }).aud;
 }
 
-/** A pass-through proxy for the token endpoint that counts requests in flight at once. */
-interface CountingProxy {
-  url: string;
-  requests: number;
-  maxInFlight: number;
-  close(): Promise<void>;
-}
-
-async function startCountingProxy(target: string): Promise<CountingProxy> {
-  const server = createServer();
-  let inFlight = 0;
-  const proxy: CountingProxy = {
-    url: '',
-    requests: 0,
-    maxInFlight: 0,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    proxy.requests++;
-    proxy.maxInFlight = Math.max(proxy.maxInFlight, ++inFlight);
-    try {
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name))) as Record<string, string>;
-      const response = await fetch(new URL(req.url ?? '/', target), { method: req.method, headers, body: Buffer.concat(chunks) });
-      const body = Buffer.from(await response.arrayBuffer());
-      res.writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/json' });
-      res.end(body);
-    } finally {
-      inFlight--;
-    }
-  };
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    res.on('error', () => {});
-    forward(req, res).catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return proxy;
-}
-
 const fleet = useFleetServers();
 
 describe(`fleet: ${WORKERS} processes × 2 resources on one grant`, () => {
@@ -82,7 +37,7 @@ describe(`fleet: ${WORKERS} processes × 2 resources on one grant`, () => {
       const backend = fleet.backendOf(name);
       let now = Date.now();
       const { tokens: host, close: closeHost } = await fleet.hostManager(backend, () => now);
-      const proxy = await startCountingProxy(idp.issuer);
+      const proxy = await startBufferingProxy(idp.issuer);
       let members: FleetMember[] = [];
       try {
         const { url, state } = await host.startAuthorization({ key, scope: 'api:read', resource: [API_A, API_B] });
@@ -118,7 +73,7 @@ describe(`fleet: ${WORKERS} processes × 2 resources on one grant`, () => {
           assert.equal(idp.counters.reusedRefreshTokens, 0, `round ${round}: never a reused refresh token`);
           assert.deepEqual(idp.counters.refreshErrors, {}, `round ${round}: no refresh refused`);
         }
-        assert.equal(proxy.requests, ROUNDS * WORKERS * 2, 'every refresh went through the proxy');
+        assert.equal(proxy.received, ROUNDS * WORKERS * 2, 'every refresh went through the proxy');
         assert.equal(proxy.maxInFlight, 1, 'one rotation at a time, fleet-wide');
 
         const grant = await host.getGrant(key);
