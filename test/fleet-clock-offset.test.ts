@@ -5,14 +5,11 @@
  * own clock decides is when its token is due, and how old another process's in-flight marker is.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createTokenManager, type TokenManager } from 'offline-tokens';
-import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
+import { describe, it } from 'node:test';
 import { startBufferingProxy } from './support/buffering-proxy.ts';
-import { openBackend, spawnFleet, type FleetBackend, type FleetMember, type FleetWorkerConfig, type RoundResult } from './support/fleet-worker.ts';
-import { connect, managerOptions, TEST_NAMESPACE } from './support/harness.ts';
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
+import { until, useFleetServers, type FleetFields } from './support/fleet-fixture.ts';
+import type { FleetMember, RoundResult } from './support/fleet-worker.ts';
+import { connect } from './support/harness.ts';
 
 // Tokens are compared with assert.ok, never assert.equal: a failure must not print a token (npm test's leak check).
 
@@ -21,56 +18,14 @@ const OFFSET_MS = 2_000;
 const CALLERS = 50;
 /** The manager's default `refreshWindowMs`. */
 const WINDOW_MS = 60_000;
+/** How long a test waits for a request to reach (or leave) the proxy. */
+const UNTIL_MS = 30_000;
 
-let idp: AuthorizationServer;
-let redis: RedisServer;
-let postgres: PostgresServer;
-const spawned = new Set<FleetMember>();
+const fleet = useFleetServers();
 
-before(async () => {
-  [idp, redis, postgres] = await Promise.all([startAuthorizationServer(), startRedis(), startPostgres()]);
-});
-
-after(async () => {
-  await Promise.all([...spawned].map((member) => member.kill()));
-  await Promise.all([idp?.close(), redis?.stop(), postgres?.stop()]);
-});
-
-function backendOf(name: 'redis' | 'postgres'): FleetBackend {
-  return name === 'redis' ? { kind: 'redis', url: redis.url } : { kind: 'postgres', connectionString: postgres.connectionString };
-}
-
-async function hostManager(backend: FleetBackend, now: () => number, leaseTtlMs?: number): Promise<{ tokens: TokenManager; close(): Promise<void> }> {
-  const opened = await openBackend(backend, leaseTtlMs);
-  const tokens = await createTokenManager(managerOptions(idp, 'post', { ...opened.options, now }));
-  return {
-    tokens,
-    async close() {
-      await tokens.close();
-      await opened.close();
-    },
-  };
-}
-
-async function spawnOne(config: Omit<FleetWorkerConfig, 'issuer' | 'client' | 'redirectUri' | 'namespace'>): Promise<FleetMember> {
-  const [member] = await spawnFleet({ issuer: idp.issuer, client: idp.clients.post, redirectUri: idp.redirectUri, namespace: TEST_NAMESPACE, ...config }, 1);
-  spawned.add(member!);
+async function spawnOne(fields: FleetFields): Promise<FleetMember> {
+  const [member] = await fleet.spawn(fleet.fleetConfig(fields), 1);
   return member!;
-}
-
-async function stop(members: readonly FleetMember[]): Promise<void> {
-  await Promise.all(members.map(async (member) => {
-    await member.close();
-    spawned.delete(member);
-  }));
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 describe(`fleet: two processes whose clocks are ${OFFSET_MS / 1000} s apart`, () => {
@@ -79,9 +34,10 @@ describe(`fleet: two processes whose clocks are ${OFFSET_MS / 1000} s apart`, ()
       const label = offsetMs > 0 ? 'ahead' : 'behind';
       it(`${name}, one clock ${label}: due times straddled, one rotation per expiry, no reuse, grant alive`, { timeout: 180_000 }, async () => {
         const key = `offset-${name}-${label}`;
-        const backend = backendOf(name);
+        const { idp } = fleet;
+        const backend = fleet.backendOf(name);
         let now = Date.now();
-        const host = await hostManager(backend, () => now);
+        const host = await fleet.hostManager(backend, () => now);
         const members: FleetMember[] = [];
         try {
           await connect(host.tokens, idp, key);
@@ -122,7 +78,7 @@ describe(`fleet: two processes whose clocks are ${OFFSET_MS / 1000} s apart`, ()
           assert.ok(idp.issuedTokens.has(await host.tokens.getAccessToken(key)), 'the grant is alive');
           assert.equal(idp.counters.reusedRefreshTokens, 0);
         } finally {
-          await stop(members);
+          await fleet.stop(members);
           await host.close();
         }
       });
@@ -140,10 +96,11 @@ describe(`fleet: a process killed mid-refresh, its request processed late, the n
   for (const name of ['redis', 'postgres'] as const) {
     it(`${name}: the rotated-away refresh token is not presented again (rotation_lost, no reuse)`, { timeout: 90_000 }, async () => {
       const key = `offset-killed-${name}`;
-      const backend = backendOf(name);
+      const { idp } = fleet;
+      const backend = fleet.backendOf(name);
       const proxy = await startBufferingProxy(idp.issuer);
       let now = Date.now();
-      const host = await hostManager(backend, () => now, LEASE_TTL_MS);
+      const host = await fleet.hostManager(backend, () => now, LEASE_TTL_MS);
       const members: FleetMember[] = [];
       try {
         await connect(host.tokens, idp, key);
@@ -155,12 +112,12 @@ describe(`fleet: a process killed mid-refresh, its request processed late, the n
         now += HOUR_MS;
         proxy.holdMs.push(HOLD_MS);
         const doomed = victim.round(now, CALLERS).then(() => 'answered', () => 'killed');
-        await until(() => proxy.received === 1, 'the refresh request to reach the proxy');
+        await until(() => proxy.received === 1, 'the refresh request to reach the proxy', UNTIL_MS);
         await victim.kill();
         assert.equal(await doomed, 'killed');
 
         const result = await taker.round(now, CALLERS);
-        await until(() => proxy.forwarded === proxy.received, 'the held request to be processed');
+        await until(() => proxy.forwarded === proxy.received, 'the held request to be processed', UNTIL_MS);
         console.log(`clock offset ${name}, killed: taker got ${result.tokens.length} token(s), errors ${[...new Set(result.errors)].join(',') || 'none'} ${result.reasons.join(',')}; `
           + `server saw ${idp.counters.refreshRequests} refresh request(s), ${idp.counters.reusedRefreshTokens} reused, ${idp.counters.introspections} introspection(s), errors ${JSON.stringify(idp.counters.refreshErrors)}`);
         assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
@@ -168,7 +125,7 @@ describe(`fleet: a process killed mid-refresh, its request processed late, the n
         assert.deepEqual(new Set(result.errors), new Set(['ERR_REAUTH_REQUIRED']));
         assert.deepEqual(result.reasons, ['rotation_lost'], 'the rotation was lost with the killed process, and said so');
       } finally {
-        await stop(members);
+        await fleet.stop(members);
         await host.close();
         await proxy.close();
       }

@@ -10,13 +10,11 @@
  * refresh token presented twice, never more than one refresh request per expiry.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { createTokenManager, type TokenManager } from 'offline-tokens';
-import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { openBackend, spawnFleet, summarize, type FleetBackend, type FleetMember } from './support/fleet-worker.ts';
-import { connect, managerOptions, TEST_NAMESPACE } from './support/harness.ts';
+import { describe, it } from 'node:test';
+import { useFleetServers } from './support/fleet-fixture.ts';
+import { summarize, type FleetMember } from './support/fleet-worker.ts';
+import { connect } from './support/harness.ts';
 import { startLatencyProxy, type LatencyProxy } from './support/latency-proxy.ts';
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
 
 // Tokens are compared with assert.ok, never assert.equal: a failure must not print a token (npm test's leak check).
 
@@ -26,47 +24,18 @@ const CALLERS = 50;
 const ROUNDS = 12;
 const RETRYABLE = new Set(['ERR_STORE_UNAVAILABLE', 'ERR_LOCK_UNAVAILABLE', 'ERR_SERVER_UNAVAILABLE']);
 
-let idp: AuthorizationServer;
-let redis: RedisServer;
-let postgres: PostgresServer;
-const spawned = new Set<FleetMember>();
-
-before(async () => {
-  [idp, redis, postgres] = await Promise.all([startAuthorizationServer(), startRedis(), startPostgres()]);
-});
-
-after(async () => {
-  await Promise.all([...spawned].map((member) => member.kill()));
-  await Promise.all([idp?.close(), redis?.stop(), postgres?.stop()]);
-});
-
-function backendOf(name: 'redis' | 'postgres', port: number): FleetBackend {
-  return name === 'redis'
-    ? { kind: 'redis', url: `redis://127.0.0.1:${port}` }
-    : { kind: 'postgres', connectionString: postgres.connectionString.replace(`:${postgres.port}/`, `:${port}/`) };
-}
-
-async function hostManager(backend: FleetBackend, now: () => number): Promise<{ tokens: TokenManager; close(): Promise<void> }> {
-  const opened = await openBackend(backend);
-  const tokens = await createTokenManager(managerOptions(idp, 'post', { ...opened.options, now }));
-  return {
-    tokens,
-    async close() {
-      await tokens.close();
-      await opened.close();
-    },
-  };
-}
+const fleet = useFleetServers();
 
 describe(`fleet: ${WORKERS} processes × ${CALLERS} callers, store and lock with a p99 of seconds`, () => {
   for (const name of ['redis', 'postgres'] as const) {
     it(`${name}: at most one refresh request per expiry, no reuse, only retryable errors, grant alive`, { timeout: 600_000 }, async () => {
       const key = `latency-${name}`;
-      const direct = backendOf(name, name === 'redis' ? redis.port : postgres.port);
+      const { idp, redis, postgres } = fleet;
+      const direct = fleet.backendOf(name, { port: name === 'redis' ? redis.port : postgres.port });
       let proxy: LatencyProxy | undefined;
       let now = Date.now();
       // The host that consents and checks at the end talks to the store directly.
-      const host = await hostManager(direct, () => now);
+      const host = await fleet.hostManager(direct, () => now);
       let members: FleetMember[] = [];
       try {
         await connect(host.tokens, idp, key);
@@ -77,18 +46,12 @@ describe(`fleet: ${WORKERS} processes × ${CALLERS} callers, store and lock with
           maxDelayMs: 3_000,
           seed: name === 'redis' ? 9 : 10,
         });
-        const response = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
-        members = await spawnFleet({
-          issuer: idp.issuer,
-          client: idp.clients.post,
-          redirectUri: idp.redirectUri,
-          backend: backendOf(name, proxy.port),
+        members = await fleet.spawn(fleet.fleetConfig({
+          backend: fleet.backendOf(name, { port: proxy.port }),
           key,
-          namespace: TEST_NAMESPACE,
-          metadata: await response.json() as Record<string, unknown>,
+          metadata: await fleet.serverMetadata(),
           now,
-        }, WORKERS);
-        for (const member of members) spawned.add(member);
+        }), WORKERS);
         idp.resetCounters();
 
         const errors = new Map<string, number>();
@@ -141,10 +104,7 @@ describe(`fleet: ${WORKERS} processes × ${CALLERS} callers, store and lock with
           + `store chunks ${stats.chunks}, held ${stats.held}, added latency p50 ${stats.p50Ms.toFixed(1)} ms p99 ${stats.p99Ms.toFixed(0)} ms max ${stats.maxMs.toFixed(0)} ms; `
           + `caller wait p50 ${p50.toFixed(0)} ms p99 ${p99.toFixed(0)} ms max ${max.toFixed(0)} ms`);
       } finally {
-        await Promise.all(members.map(async (member) => {
-          await member.close();
-          spawned.delete(member);
-        }));
+        await fleet.stop(members);
         await host.close();
         await proxy?.close();
       }

@@ -3,17 +3,14 @@
  * PostgreSQL each ask for tokens for two resources (RFC 8707) concurrently, across several expiries.
  * Every resource token is its own refresh of the grant, so each round is 8 × 2 rotations of one
  * refresh token, which must go one at a time, fleet-wide. Counted at the server and at a proxy in
- * front of its token endpoint (requests in flight at once).
+ * front of its token endpoint (requests in flight at once: test/support/buffering-proxy.ts).
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { createTokenManager } from 'offline-tokens';
-import { RESOURCE_PREFIX, startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { openBackend, spawnFleet, type FleetBackend, type FleetMember } from './support/fleet-worker.ts';
-import { managerOptions, TEST_NAMESPACE } from './support/harness.ts';
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
+import { describe, it } from 'node:test';
+import { RESOURCE_PREFIX } from './support/authorization-server.ts';
+import { startBufferingProxy } from './support/buffering-proxy.ts';
+import { useFleetServers } from './support/fleet-fixture.ts';
+import type { FleetMember } from './support/fleet-worker.ts';
 
 // Tokens are compared with assert.ok, never assert.equal: a failure must not print a token (npm test's leak check).
 
@@ -30,91 +27,24 @@ function audience(token: string): unknown {
   return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { aud?: unknown }).aud;
 }
 
-/** A pass-through proxy for the token endpoint that counts requests in flight at once. */
-interface CountingProxy {
-  url: string;
-  requests: number;
-  maxInFlight: number;
-  close(): Promise<void>;
-}
-
-async function startCountingProxy(target: string): Promise<CountingProxy> {
-  const server = createServer();
-  let inFlight = 0;
-  const proxy: CountingProxy = {
-    url: '',
-    requests: 0,
-    maxInFlight: 0,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    proxy.requests++;
-    proxy.maxInFlight = Math.max(proxy.maxInFlight, ++inFlight);
-    try {
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name))) as Record<string, string>;
-      const response = await fetch(new URL(req.url ?? '/', target), { method: req.method, headers, body: Buffer.concat(chunks) });
-      const body = Buffer.from(await response.arrayBuffer());
-      res.writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/json' });
-      res.end(body);
-    } finally {
-      inFlight--;
-    }
-  };
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    res.on('error', () => {});
-    forward(req, res).catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return proxy;
-}
-
-let idp: AuthorizationServer;
-let redis: RedisServer;
-let postgres: PostgresServer;
-const spawned = new Set<FleetMember>();
-
-before(async () => {
-  [idp, redis, postgres] = await Promise.all([startAuthorizationServer(), startRedis(), startPostgres()]);
-});
-
-after(async () => {
-  await Promise.all([...spawned].map((member) => member.kill()));
-  await Promise.all([idp?.close(), redis?.stop(), postgres?.stop()]);
-});
+const fleet = useFleetServers();
 
 describe(`fleet: ${WORKERS} processes × 2 resources on one grant`, () => {
   for (const name of ['redis', 'postgres'] as const) {
     it(`${name}: ${ROUNDS} expiries → ${WORKERS * 2} rotations each, one at a time, never a reused refresh token; two audiences; grant alive`, { timeout: 240_000 }, async (t) => {
       const key = `fleet-resources-${name}`;
-      const backend: FleetBackend = name === 'redis' ? { kind: 'redis', url: redis.url } : { kind: 'postgres', connectionString: postgres.connectionString };
+      const { idp } = fleet;
+      const backend = fleet.backendOf(name);
       let now = Date.now();
-      const opened = await openBackend(backend);
-      const host = await createTokenManager(managerOptions(idp, 'post', { ...opened.options, now: () => now }));
-      const proxy = await startCountingProxy(idp.issuer);
+      const { tokens: host, close: closeHost } = await fleet.hostManager(backend, () => now);
+      const proxy = await startBufferingProxy(idp.issuer);
       let members: FleetMember[] = [];
       try {
         const { url, state } = await host.startAuthorization({ key, scope: 'api:read', resource: [API_A, API_B] });
         await host.completeAuthorization(await idp.consent(url), { state });
-        const metadata = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
+        const metadata = await fleet.serverMetadata();
         const spawnStartedAt = performance.now();
-        members = await spawnFleet({
-          issuer: idp.issuer,
-          client: idp.clients.post,
-          redirectUri: idp.redirectUri,
-          backend,
-          key,
-          namespace: TEST_NAMESPACE,
-          metadata,
-          now,
-          tokenEndpointVia: proxy.url,
-        }, WORKERS);
-        for (const member of members) spawned.add(member);
+        members = await fleet.spawn(fleet.fleetConfig({ backend, key, metadata, now, tokenEndpointVia: proxy.url }), WORKERS);
         t.diagnostic(`${WORKERS} processes ready in ${Math.round(performance.now() - spawnStartedAt)} ms`);
         idp.resetCounters();
         const liveBefore = idp.liveRefreshTokens();
@@ -143,7 +73,7 @@ describe(`fleet: ${WORKERS} processes × 2 resources on one grant`, () => {
           assert.equal(idp.counters.reusedRefreshTokens, 0, `round ${round}: never a reused refresh token`);
           assert.deepEqual(idp.counters.refreshErrors, {}, `round ${round}: no refresh refused`);
         }
-        assert.equal(proxy.requests, ROUNDS * WORKERS * 2, 'every refresh went through the proxy');
+        assert.equal(proxy.received, ROUNDS * WORKERS * 2, 'every refresh went through the proxy');
         assert.equal(proxy.maxInFlight, 1, 'one rotation at a time, fleet-wide');
 
         const grant = await host.getGrant(key);
@@ -155,12 +85,8 @@ describe(`fleet: ${WORKERS} processes × 2 resources on one grant`, () => {
         assert.equal(audience(await host.getAccessToken(key, { resource: API_B, forceRefresh: true })), API_B);
         assert.equal(idp.counters.reusedRefreshTokens, 0);
       } finally {
-        await Promise.all(members.map(async (member) => {
-          await member.close();
-          spawned.delete(member);
-        }));
-        await host.close();
-        await opened.close();
+        await fleet.stop(members);
+        await closeHost();
         await proxy.close();
       }
     });

@@ -7,19 +7,16 @@
  * process, so "the access token expired" is a message, not a wait.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Keyv from 'keyv';
 import { createTokenManager, ReauthRequiredError, TokenManagerError, type GrantLock, type TokenManager } from 'offline-tokens';
 import { createRedisLock } from 'offline-tokens/redis';
 import { startBufferingProxy } from './support/buffering-proxy.ts';
-import { startAuthorizationServer, type AuthorizationServer, type TokenEndpointFault } from './support/authorization-server.ts';
-import { openBackend, spawnFleet, summarize, type FleetBackend, type FleetMember, type FleetWorkerConfig, type RoundResult } from './support/fleet-worker.ts';
-import { connect, managerOptions, rejection, TEST_NAMESPACE } from './support/harness.ts';
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './support/servers.ts';
+import type { TokenEndpointFault } from './support/authorization-server.ts';
+import { until as untilWithin, useFleetServers, type FleetBackendName } from './support/fleet-fixture.ts';
+import { summarize, type FleetBackend, type FleetMember, type RoundResult } from './support/fleet-worker.ts';
+import { connect, managerOptions, rejection } from './support/harness.ts';
 
 // Tokens are compared with assert.ok, never assert.equal: a failure must not print a token (npm test's leak check).
 
@@ -34,48 +31,7 @@ const FAULT_MS = 3_000;
 /** The fleet's request timeout in the crash tests: longer than the held request. */
 const REQUEST_TIMEOUT_MS = FAULT_MS + 1_000;
 
-type BackendName = 'redis' | 'postgres' | 'sqlite-file';
-
-let idp: AuthorizationServer;
-let redis: RedisServer;
-let postgres: PostgresServer;
-let dir: string;
-const spawned = new Set<FleetMember>();
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'offline-tokens-fleet-'));
-  [idp, redis, postgres] = await Promise.all([startAuthorizationServer(), startRedis(), startPostgres()]);
-});
-
-after(async () => {
-  await Promise.all([...spawned].map((member) => member.kill()));
-  await Promise.all([idp?.close(), redis?.stop(), postgres?.stop()]);
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-});
-
-function backendOf(name: BackendName, key: string): FleetBackend {
-  switch (name) {
-    case 'redis':
-      return { kind: 'redis', url: redis.url };
-    case 'postgres':
-      return { kind: 'postgres', connectionString: postgres.connectionString };
-    case 'sqlite-file':
-      return { kind: 'sqlite', sqlitePath: join(dir, `${key}.sqlite`) };
-  }
-}
-
-/** A manager in this process on the fleet's backend, with its own connections and cache (another host). */
-async function hostManager(backend: FleetBackend, now: () => number, leaseTtlMs?: number): Promise<{ tokens: TokenManager; close(): Promise<void> }> {
-  const opened = await openBackend(backend, leaseTtlMs);
-  const tokens = await createTokenManager(managerOptions(idp, 'post', { ...opened.options, now }));
-  return {
-    tokens,
-    async close() {
-      await tokens.close();
-      await opened.close();
-    },
-  };
-}
+const fleet = useFleetServers();
 
 /** Lease and request timeout of the crash tests, and where token requests go. */
 interface CrashSettings {
@@ -86,34 +42,8 @@ interface CrashSettings {
 
 const crashSettings: CrashSettings = { leaseTtlMs: LEASE_TTL_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS };
 
-/** The test server's discovery document: the workers run with `discovery: false` on it. */
-async function serverMetadata(): Promise<Record<string, unknown>> {
-  const response = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
-  return await response.json() as Record<string, unknown>;
-}
-
 async function startFleet(backend: FleetBackend, key: string, now: number, settings?: CrashSettings): Promise<FleetMember[]> {
-  const config: FleetWorkerConfig = {
-    issuer: idp.issuer,
-    client: idp.clients.post,
-    redirectUri: idp.redirectUri,
-    backend,
-    key,
-    namespace: TEST_NAMESPACE,
-    metadata: await serverMetadata(),
-    now,
-    ...settings,
-  };
-  const members = await spawnFleet(config, WORKERS);
-  for (const member of members) spawned.add(member);
-  return members;
-}
-
-async function stopFleet(members: readonly FleetMember[]): Promise<void> {
-  await Promise.all(members.map(async (member) => {
-    await member.close();
-    spawned.delete(member);
-  }));
+  return await fleet.spawn(fleet.fleetConfig({ backend, key, metadata: await fleet.serverMetadata(), now, ...settings }), WORKERS);
 }
 
 /** What all the callers of one round saw, across the fleet. */
@@ -136,23 +66,21 @@ async function fleetRound(members: readonly FleetMember[], now: number): Promise
   };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+/** How long a test waits for a request to reach the server or the proxy. */
+const UNTIL_MS = 20_000;
+
+const until = (condition: () => boolean, what: string): Promise<void> => untilWithin(condition, what, UNTIL_MS);
 
 const format = (ms: number): string => `${ms.toFixed(1)} ms`;
 
 describe(`fleet: ${WORKERS} processes × ${CALLERS} callers share one grant`, () => {
   for (const name of ['redis', 'postgres', 'sqlite-file'] as const) {
     it(`${name}: ${ROUNDS} expiries → ${ROUNDS} refresh requests, no invalid_grant, every caller gets the new token, grant alive`, { timeout: 180_000 }, async () => {
+      const { idp } = fleet;
       const key = `fleet-${name}`;
-      const backend = backendOf(name, key);
+      const backend = fleet.backendOf(name, { key });
       let now = Date.now();
-      const host = await hostManager(backend, () => now);
+      const host = await fleet.hostManager(backend, () => now);
       let members: FleetMember[] = [];
       try {
         await connect(host.tokens, idp, key);
@@ -192,7 +120,7 @@ describe(`fleet: ${WORKERS} processes × ${CALLERS} callers share one grant`, ()
           + `caller wait p50 ${format(p50)} p99 ${format(p99)} over ${latenciesMs.length} callers, `
           + `fleet refresh end to end p50 ${format(refreshP50)} p99 ${format(refreshP99)}`);
       } finally {
-        await stopFleet(members);
+        await fleet.stop(members);
         await host.close();
       }
     });
@@ -200,7 +128,7 @@ describe(`fleet: ${WORKERS} processes × ${CALLERS} callers share one grant`, ()
 });
 
 describe('fleet: a process killed with SIGKILL while it holds the lock mid-refresh', () => {
-  const cases: Array<[BackendName, TokenEndpointFault['kind']]> = [
+  const cases: Array<[FleetBackendName, TokenEndpointFault['kind']]> = [
     ['redis', 'delay'],
     ['redis', 'slow-response'],
     ['sqlite-file', 'delay'],
@@ -214,10 +142,11 @@ describe('fleet: a process killed with SIGKILL while it holds the lock mid-refre
       ? 'request never processed: the others refresh after the lease ran out'
       : 'server rotated, response lost with the process: the others end with rotation_lost';
     it(`${name}, ${kind}: ${outcome}; no refresh token presented twice`, { timeout: 60_000 }, async () => {
+      const { idp } = fleet;
       const key = `killed-${name}-${kind}`;
-      const backend = backendOf(name, key);
+      const backend = fleet.backendOf(name, { key });
       let now = Date.now();
-      const host = await hostManager(backend, () => now, LEASE_TTL_MS);
+      const host = await fleet.hostManager(backend, () => now, LEASE_TTL_MS);
       let members: FleetMember[] = [];
       try {
         await connect(host.tokens, idp, key);
@@ -262,7 +191,7 @@ describe('fleet: a process killed with SIGKILL while it holds the lock mid-refre
         }
         assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
       } finally {
-        await stopFleet(members);
+        await fleet.stop(members);
         await host.close();
       }
     });
@@ -274,11 +203,12 @@ describe('fleet: a process killed mid-refresh, its request processed by the serv
   // "active" (the server has not processed the held request yet) and the same refresh token would go
   // out again; the SDK waits one request timeout from the marker before asking.
   it('redis: the others do not present the same refresh token again', { timeout: 60_000 }, async () => {
+    const { idp } = fleet;
     const key = 'killed-processed-late';
-    const backend = backendOf('redis', key);
+    const backend = fleet.backendOf('redis', { key });
     const proxy = await startBufferingProxy(idp.issuer);
     let now = Date.now();
-    const host = await hostManager(backend, () => now, LEASE_TTL_MS);
+    const host = await fleet.hostManager(backend, () => now, LEASE_TTL_MS);
     let members: FleetMember[] = [];
     try {
       await connect(host.tokens, idp, key);
@@ -299,7 +229,7 @@ describe('fleet: a process killed mid-refresh, its request processed by the serv
         + `server saw ${idp.counters.refreshRequests} refresh requests, ${idp.counters.reusedRefreshTokens} reused, errors ${JSON.stringify(idp.counters.refreshErrors)}`);
       assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
     } finally {
-      await stopFleet(members);
+      await fleet.stop(members);
       await host.close();
       await proxy.close();
     }
@@ -312,25 +242,15 @@ describe('fleet: server latency twice the lease while the holder keeps renewing 
   const SHORT_LEASE_MS = 1_500;
   for (const name of ['redis', 'postgres'] as const) {
     it(`${name}: the answer is awaited, one refresh request, the other process adopts, the grant stays alive`, { timeout: 60_000 }, async () => {
+      const { idp } = fleet;
       const key = `slow-server-${name}`;
-      const backend = backendOf(name, key);
+      const backend = fleet.backendOf(name, { key });
       let now = Date.now();
-      const host = await hostManager(backend, () => now, SHORT_LEASE_MS);
+      const host = await fleet.hostManager(backend, () => now, SHORT_LEASE_MS);
       let members: FleetMember[] = [];
       try {
         await connect(host.tokens, idp, key);
-        members = await spawnFleet({
-          issuer: idp.issuer,
-          client: idp.clients.post,
-          redirectUri: idp.redirectUri,
-          backend,
-          key,
-          namespace: TEST_NAMESPACE,
-          now,
-          leaseTtlMs: SHORT_LEASE_MS,
-          requestTimeoutMs: 4 * SHORT_LEASE_MS,
-        }, 2);
-        for (const member of members) spawned.add(member);
+        members = await fleet.spawn(fleet.fleetConfig({ backend, key, now, leaseTtlMs: SHORT_LEASE_MS, requestTimeoutMs: 4 * SHORT_LEASE_MS }), 2);
         idp.resetCounters();
 
         now += HOUR_MS;
@@ -349,7 +269,7 @@ describe('fleet: server latency twice the lease while the holder keeps renewing 
         assert.equal(idp.counters.refreshSuccesses, 2);
         assert.equal(idp.counters.reusedRefreshTokens, 0);
       } finally {
-        await stopFleet(members);
+        await fleet.stop(members);
         await host.close();
       }
     });
@@ -358,6 +278,7 @@ describe('fleet: server latency twice the lease while the holder keeps renewing 
 
 describe('fleet: server latency twice the lease, and the lease can no longer be renewed', () => {
   it('redis frozen mid-request: the request is abandoned before the lease runs out, the marker kept, the other host never presents that refresh token', { timeout: 60_000 }, async () => {
+    const { idp, redis } = fleet;
     const SHORT_LEASE_MS = 1_500;
     const key = 'unrenewable-lease';
     const store = new Keyv();
@@ -403,11 +324,12 @@ describe('fleet: server latency twice the lease, and the lease can no longer be 
 describe('a second host with its own in-memory cache, sharing store and lock', () => {
   for (const name of ['redis', 'postgres', 'sqlite-file'] as const) {
     it(`${name}: adopts the first host's refreshed token from the store without a server request`, async () => {
+      const { idp } = fleet;
       const key = `second-host-${name}`;
-      const backend = backendOf(name, key);
+      const backend = fleet.backendOf(name, { key });
       let now = Date.now();
-      const first = await hostManager(backend, () => now);
-      const second = await hostManager(backend, () => now);
+      const first = await fleet.hostManager(backend, () => now);
+      const second = await fleet.hostManager(backend, () => now);
       try {
         await connect(first.tokens, idp, key);
         const original = await first.tokens.getAccessToken(key);

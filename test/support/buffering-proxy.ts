@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * A proxy in front of the token endpoint that reads each request whole and then forwards it on its
  * own connection, whether or not the client is still there: like a buffering load balancer, or a
- * server that does not cancel work when its client goes away. `holdMs` delays the next requests.
+ * server that does not cancel work when its client goes away. `holdMs` delays the next requests;
+ * `maxInFlight` tells whether requests ever overlapped.
  */
 export interface BufferingProxy {
   url: string;
@@ -18,16 +19,20 @@ export interface BufferingProxy {
   received: number;
   /** Requests the server has answered (the answer may have had nobody left to go to). */
   forwarded: number;
+  /** The most requests read and not yet answered by the server at one time. */
+  maxInFlight: number;
   close(): Promise<void>;
 }
 
 export async function startBufferingProxy(target: string): Promise<BufferingProxy> {
   const server = createServer();
+  let inFlight = 0;
   const proxy: BufferingProxy = {
     url: '',
     holdMs: [],
     received: 0,
     forwarded: 0,
+    maxInFlight: 0,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -37,11 +42,18 @@ export async function startBufferingProxy(target: string): Promise<BufferingProx
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     proxy.received++;
-    const holdMs = proxy.holdMs.shift();
-    if (holdMs !== undefined) await sleep(holdMs);
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name))) as Record<string, string>;
-    const response = await fetch(new URL(req.url ?? '/', target), { method: req.method, headers, body: Buffer.concat(chunks) });
-    const body = Buffer.from(await response.arrayBuffer());
+    proxy.maxInFlight = Math.max(proxy.maxInFlight, ++inFlight);
+    let response: Response;
+    let body: Buffer;
+    try {
+      const holdMs = proxy.holdMs.shift();
+      if (holdMs !== undefined) await sleep(holdMs);
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name))) as Record<string, string>;
+      response = await fetch(new URL(req.url ?? '/', target), { method: req.method, headers, body: Buffer.concat(chunks) });
+      body = Buffer.from(await response.arrayBuffer());
+    } finally {
+      inFlight--;
+    }
     proxy.forwarded++;
     if (res.destroyed) return;
     res.writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/json' });
