@@ -10,6 +10,10 @@ import Keyv from 'keyv';
 import { createSqliteLock, createTokenManager, SqliteStore, type TokenManagerOptions } from 'offline-tokens';
 
 const config = JSON.parse(process.argv[2]!) as { options: TokenManagerOptions; sqlitePath: string; key: string };
+// What the SDK loads on its first refresh (openid-client, fetch), loaded now: after 'go' the random kill
+// falls on the refresh itself, not on module loading, even on a loaded machine.
+await import('openid-client');
+await fetch(config.options.issuer).then((response) => response.arrayBuffer(), () => undefined);
 await new Promise<void>((resolve) => {
   process.once('message', () => resolve());
   process.send!({ type: 'booted' });
