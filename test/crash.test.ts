@@ -4,6 +4,8 @@
  * find the grant working, or — only when the kill fell between the server's rotation and the write —
  * report `rotation_lost` (detected by the in-flight marker and introspection). The server's own state
  * says which case each kill was, and no refresh token may ever be presented twice.
+ * Each lane starts its next worker while it checks the last kill: the worker loads its modules, then
+ * waits for `'go'` before it touches the store or the lock, so the checks see only the killed worker.
  */
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -48,53 +50,54 @@ describe('crash at any point', () => {
     async function lane(lane: number): Promise<void> {
       const key = `crash-${lane}`;
       await connect(tokens, idp, key);
-      for (let i = lane; i < ITERATIONS; i += LANES) {
-        const child = fork(join(import.meta.dirname, 'support', 'crash-worker.ts'), [JSON.stringify({ options: workerOptions, sqlitePath, key })], {
-          execArgv: ['--conditions=source'],
-          stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-        });
-        let stderr = '';
-        child.stderr!.on('data', (chunk: Buffer) => {
-          stderr = (stderr + chunk.toString()).slice(-2_000);
-        });
-        await new Promise<void>((resolve, reject) => {
-          child.once('message', () => resolve());
-          child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${stderr}`)));
-        });
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 120));
-        await kill(child);
+      const workerArgs = JSON.stringify({ options: workerOptions, sqlitePath, key });
+      let spare: Worker | undefined;
+      try {
+        for (let i = lane; i < ITERATIONS; i += LANES) {
+          const worker = spare ?? startWorker(workerArgs);
+          spare = undefined;
+          await worker.booted;
+          worker.child.send('go');
+          await worker.ready;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 120));
+          await kill(worker.child);
+          // The next worker loads its modules while this kill is checked; it touches nothing before 'go'.
+          if (i + LANES < ITERATIONS) spare = startWorker(workerArgs);
 
-        // What the server says: is the stored refresh token still the live one?
-        const stored = JSON.parse((await store.get(grantKey(key))) as string) as { refreshToken: string; refreshStartedAt?: number };
-        if (stored.refreshStartedAt !== undefined) outcomes.killedMidFlight++;
-        const lostAtServer = idp.refreshTokenState(stored.refreshToken) === 'consumed';
-        // A manager with an empty cache, as after a restart: a forced refresh goes to the server.
-        // On a loaded machine a 1 s lease can run out first: a transient error, asked again.
-        const checker = await createTokenManager({ ...options, store, lock });
-        try {
-          for (let attempt = 1; ; attempt++) {
-            try {
-              await checker.getAccessToken(key, { forceRefresh: true });
-              break;
-            } catch (error) {
-              const transient = error instanceof ServerUnavailableError || error instanceof LockError;
-              if (!transient || attempt === 5) throw error;
-              outcomes.transientRetries++;
+          // What the server says: is the stored refresh token still the live one?
+          const stored = JSON.parse((await store.get(grantKey(key))) as string) as { refreshToken: string; refreshStartedAt?: number };
+          if (stored.refreshStartedAt !== undefined) outcomes.killedMidFlight++;
+          const lostAtServer = idp.refreshTokenState(stored.refreshToken) === 'consumed';
+          // A manager with an empty cache, as after a restart: a forced refresh goes to the server.
+          // On a loaded machine a 1 s lease can run out first: a transient error, asked again.
+          const checker = await createTokenManager({ ...options, store, lock });
+          try {
+            for (let attempt = 1; ; attempt++) {
+              try {
+                await checker.getAccessToken(key, { forceRefresh: true });
+                break;
+              } catch (error) {
+                const transient = error instanceof ServerUnavailableError || error instanceof LockError;
+                if (!transient || attempt === 5) throw error;
+                outcomes.transientRetries++;
+              }
             }
+            assert.ok(!lostAtServer, `iteration ${i}: the rotation was lost at the server but not reported`);
+            outcomes.working++;
+          } catch (error) {
+            assert.ok(error instanceof ReauthRequiredError && error.reason === 'rotation_lost', `iteration ${i}: ${String(error)}`);
+            // Judged when the SDK says so: a killed worker's request may reach the server after the kill
+            // and rotate then (the SDK waits for that before asking; the snapshot above does not).
+            assert.ok(lostAtServer || idp.refreshTokenState(stored.refreshToken) === 'consumed', `iteration ${i}: rotation_lost reported while the stored token was live`);
+            outcomes.rotationLost++;
+            await connect(tokens, idp, key);
+          } finally {
+            await checker.close();
+            tick();
           }
-          assert.ok(!lostAtServer, `iteration ${i}: the rotation was lost at the server but not reported`);
-          outcomes.working++;
-        } catch (error) {
-          assert.ok(error instanceof ReauthRequiredError && error.reason === 'rotation_lost', `iteration ${i}: ${String(error)}`);
-          // Judged when the SDK says so: a killed worker's request may reach the server after the kill
-          // and rotate then (the SDK waits for that before asking; the snapshot above does not).
-          assert.ok(lostAtServer || idp.refreshTokenState(stored.refreshToken) === 'consumed', `iteration ${i}: rotation_lost reported while the stored token was live`);
-          outcomes.rotationLost++;
-          await connect(tokens, idp, key);
-        } finally {
-          await checker.close();
-          tick();
         }
+      } finally {
+        if (spare !== undefined) await kill(spare.child);
       }
     }
 
@@ -113,8 +116,38 @@ describe('crash at any point', () => {
   });
 });
 
+/** A crash worker: `booted` once its modules are loaded (it then waits for `'go'`), `ready` once it refreshes. */
+interface Worker {
+  child: ChildProcess;
+  booted: Promise<void>;
+  ready: Promise<void>;
+}
+
+function startWorker(args: string): Worker {
+  const child = fork(join(import.meta.dirname, 'support', 'crash-worker.ts'), [args], {
+    execArgv: ['--conditions=source'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2_000);
+  });
+  const message = (type: string): Promise<void> => new Promise<void>((resolve, reject) => {
+    child.on('message', (received: { type?: string }) => {
+      if (received.type === type) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${stderr}`)));
+  });
+  const worker = { child, booted: message('booted'), ready: message('ready') };
+  // Awaited later; until then an early exit must not be an unhandled rejection.
+  worker.booted.catch(() => {});
+  worker.ready.catch(() => {});
+  return worker;
+}
+
 function kill(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
     child.kill('SIGKILL');
   });

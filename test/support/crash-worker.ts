@@ -1,11 +1,23 @@
 /**
  * Child process for the crash test: refreshes one grant back to back (forced) until it is killed.
- * Config comes as JSON in argv[2]: { managerOptions, sqlitePath, key }.
+ * Config comes as JSON in argv[2]: { options, sqlitePath, key }.
+ *
+ * The worker starts in two steps so that the test can start the next one while it checks the last kill:
+ * once its modules are loaded it sends `{ type: 'booted' }` and waits, touching neither the store nor the
+ * lock; on the parent's `'go'` it builds its manager, sends `{ type: 'ready' }` and refreshes until killed.
  */
 import Keyv from 'keyv';
 import { createSqliteLock, createTokenManager, SqliteStore, type TokenManagerOptions } from 'offline-tokens';
 
 const config = JSON.parse(process.argv[2]!) as { options: TokenManagerOptions; sqlitePath: string; key: string };
+// What the SDK loads on its first refresh (openid-client, fetch), loaded now: after 'go' the random kill
+// falls on the refresh itself, not on module loading, even on a loaded machine.
+await import('openid-client');
+await fetch(config.options.issuer).then((response) => response.arrayBuffer(), () => undefined);
+await new Promise<void>((resolve) => {
+  process.once('message', () => resolve());
+  process.send!({ type: 'booted' });
+});
 const tokens = await createTokenManager({
   ...config.options,
   store: new Keyv({ store: new SqliteStore({ path: config.sqlitePath }) }),
