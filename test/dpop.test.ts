@@ -11,7 +11,7 @@ import Keyv from 'keyv';
 import { decodeGrant, encodeGrant } from '../src/grant/record.ts';
 import { ConfigurationError, RecordError, createTokenManager, generateEncryptionKey, type Jwk, type TokenManager } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { connect, createClock, grantKey, managerOptions, registerSecret, rejection, withManager } from './support/harness.ts';
+import { connect, createClock, grantKey, introspect, managerOptions, registerSecret, rejection, withManager } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -27,17 +27,6 @@ async function storedKey(store: Keyv, key: string): Promise<Jwk> {
   assert.ok(record.dpopKey, 'the grant record carries its DPoP key');
   registerSecret(record.dpopKey.jwk.d!);
   return record.dpopKey.jwk;
-}
-
-/** What the server's introspection says about an access token (as the confidential client it was issued to). */
-async function introspect(idp: AuthorizationServer, token: string): Promise<{ active: boolean; token_type?: string; cnf?: { jkt?: string } }> {
-  const response = await fetch(`${idp.issuer}/token/introspection`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token, client_id: idp.clients.post.clientId, client_secret: idp.clients.post.clientSecret }),
-  });
-  assert.equal(response.status, 200);
-  return response.json() as never;
 }
 
 /** A userinfo request with the given headers; returns the status (and a nonce the server asked for). */

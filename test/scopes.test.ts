@@ -7,21 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConfigurationError, createTokenManager, type TokenManager } from 'offline-tokens';
 import { RESOURCE_PREFIX, startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.ts';
-import { createClock, managerOptions, rejection } from './support/harness.ts';
+import { createClock, introspect, managerOptions, rejection } from './support/harness.ts';
 
 const HOUR_MS = 3_600_000;
 const API_A = `${RESOURCE_PREFIX}a`;
-
-/** What the server's introspection says about an access token (as the client it was issued to). */
-async function introspect(idp: AuthorizationServer, token: string): Promise<{ active: boolean; scope?: string; aud?: unknown }> {
-  const response = await fetch(`${idp.issuer}/token/introspection`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token, client_id: idp.clients.post.clientId, client_secret: idp.clients.post.clientSecret }),
-  });
-  assert.equal(response.status, 200);
-  return response.json() as never;
-}
 
 const sorted = (scope: string | undefined): string => (scope ?? '').split(' ').filter(Boolean).sort().join(' ');
 

@@ -104,6 +104,26 @@ export async function withManagerOptions<T>(options: TokenManagerOptions, fn: (t
   }
 }
 
+/** The claims introspection returns for an access token (RFC 7662), as far as the tests read them. */
+export interface IntrospectedToken {
+  active: boolean;
+  token_type?: string;
+  scope?: string;
+  aud?: unknown;
+  cnf?: { jkt?: string };
+}
+
+/** What the test server's introspection says about an access token, asked as the confidential `post` client it was issued to. */
+export async function introspect(idp: AuthorizationServer, token: string): Promise<IntrospectedToken> {
+  const response = await fetch(`${idp.issuer}/token/introspection`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token, client_id: idp.clients.post.clientId, client_secret: idp.clients.post.clientSecret }),
+  });
+  if (response.status !== 200) throw new Error(`introspection answered ${response.status}`);
+  return response.json() as Promise<IntrospectedToken>;
+}
+
 /** Adds a secret the test made (not the server) to the suite-wide leak check (`test/run.ts`). */
 export function registerSecret(value: string): void {
   if (process.env.OFFLINE_TOKENS_SECRETS_FILE) appendFileSync(process.env.OFFLINE_TOKENS_SECRETS_FILE, `${value}\n`);
