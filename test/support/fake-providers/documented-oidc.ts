@@ -4,7 +4,7 @@
  * token only when `offline_access` is asked for. Each provider file states what its documentation says differs.
  */
 import { sendJson } from './protocol.ts';
-import { sendTokenJson, standardTokenError, refuseUnknownScopes, type Profile } from './profile.ts';
+import { refuseUnknownScopes, standardTokenEndpoint, type Profile } from './profile.ts';
 
 export interface DocumentedOidcSpec {
   name: string;
@@ -65,14 +65,7 @@ export function documentedOidcProfile(issuer: string, spec: DocumentedOidcSpec):
       check: (params) => scopeCheck(params) ?? spec.check?.(params),
       issueRefreshToken: spec.issueRefreshToken ?? ((params) => (params.get('scope') ?? '').split(' ').includes('offline_access')),
     },
-    token: {
-      grantTypeOptional: false,
-      acceptQueryParams: false,
-      error: (kind) => standardTokenError(kind),
-      send: sendTokenJson,
-      scope: (grant) => grant.scope,
-      extras: () => ({}),
-    },
+    token: standardTokenEndpoint(),
     refresh: spec.refresh,
     idToken: true,
     revocation: spec.revocation,

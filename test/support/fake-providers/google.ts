@@ -6,7 +6,7 @@
  */
 import { sendJson } from './protocol.ts';
 import { startFake } from './engine.ts';
-import { sendTokenJson, standardTokenError } from './profile.ts';
+import { standardTokenEndpoint } from './profile.ts';
 import type { FakeProvider, FakeProviderOptions } from './types.ts';
 
 export interface GoogleFakeOptions extends FakeProviderOptions {
@@ -76,14 +76,7 @@ export function startGoogleFake(options: GoogleFakeOptions = {}): Promise<FakePr
           return params.get('access_type') === 'offline' && (firstConsent || prompts.includes('consent'));
         },
       },
-      token: {
-        grantTypeOptional: false,
-        acceptQueryParams: false,
-        error: (kind) => standardTokenError(kind, { bad_refresh_token: 'Token has been expired or revoked.', bad_code: 'Malformed auth code.' }),
-        send: sendTokenJson,
-        scope: (grant) => grant.scope,
-        extras: () => ({}),
-      },
+      token: standardTokenEndpoint({ bad_refresh_token: 'Token has been expired or revoked.', bad_code: 'Malformed auth code.' }),
       // Google refresh tokens do not rotate: a refresh answer has no refresh_token.
       refresh: { rotate: false, revokeAccessTokensOnRotate: false, revokeGrantOnReuse: false },
       idToken: true,

@@ -6,7 +6,7 @@
  */
 import { sendJson } from './protocol.ts';
 import { startFake } from './engine.ts';
-import { sendTokenJson, standardTokenError, refuseUnknownScopes } from './profile.ts';
+import { refuseUnknownScopes, standardTokenEndpoint } from './profile.ts';
 import type { FakeProvider, FakeProviderOptions } from './types.ts';
 
 export const PLAIN_OAUTH2_PATHS = {
@@ -56,14 +56,7 @@ export function startPlainOAuth2Server(options: FakeProviderOptions = {}): Promi
         check: refuseUnknownScopes(SCOPES),
         issueRefreshToken: () => true,
       },
-      token: {
-        grantTypeOptional: false,
-        acceptQueryParams: false,
-        error: (kind) => standardTokenError(kind),
-        send: sendTokenJson,
-        scope: (grant) => grant.scope,
-        extras: () => ({}),
-      },
+      token: standardTokenEndpoint(),
       refresh: { rotate: true, revokeAccessTokensOnRotate: false, revokeGrantOnReuse: true },
       idToken: false,
       revocation: { requireClientAuth: true, anyTokenRevokesGrant: false },

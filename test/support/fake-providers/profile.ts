@@ -79,6 +79,21 @@ export function standardTokenError(kind: TokenErrorKind, descriptions: Partial<R
   }
 }
 
+/**
+ * The token endpoint most servers have: `grant_type` required, parameters in the body only, the
+ * RFC 6749 errors (with these descriptions), JSON answers, the grant's scope, no extra members.
+ */
+export function standardTokenEndpoint(descriptions: Partial<Record<TokenErrorKind, string>> = {}): Profile['token'] {
+  return {
+    grantTypeOptional: false,
+    acceptQueryParams: false,
+    error: (kind) => standardTokenError(kind, descriptions),
+    send: sendTokenJson,
+    scope: (grant) => grant.scope,
+    extras: () => ({}),
+  };
+}
+
 export function sendTokenJson(_req: IncomingMessage, res: ServerResponse, status: number, body: Record<string, string | number>): void {
   sendJson(res, status, body, { pragma: 'no-cache' });
 }

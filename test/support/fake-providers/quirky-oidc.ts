@@ -7,7 +7,7 @@
  */
 import { sendJson } from './protocol.ts';
 import { startFake } from './engine.ts';
-import { sendTokenJson, standardTokenError, refuseUnknownScopes } from './profile.ts';
+import { refuseUnknownScopes, standardTokenEndpoint } from './profile.ts';
 import type { FakeProvider, FakeProviderOptions } from './types.ts';
 
 export const QUIRKY_OIDC_PATHS = {
@@ -66,14 +66,7 @@ export function startQuirkyOidcServer(options: FakeProviderOptions = {}): Promis
         // A refresh token only when asked for `offline_access`.
         issueRefreshToken: (params) => (params.get('scope') ?? '').split(' ').includes('offline_access'),
       },
-      token: {
-        grantTypeOptional: false,
-        acceptQueryParams: false,
-        error: (kind) => standardTokenError(kind, { bad_refresh_token: 'grant request is invalid' }),
-        send: sendTokenJson,
-        scope: (grant) => grant.scope,
-        extras: () => ({}),
-      },
+      token: standardTokenEndpoint({ bad_refresh_token: 'grant request is invalid' }),
       refresh: { rotate: true, revokeAccessTokensOnRotate: true, revokeGrantOnReuse: true },
       idToken: true,
       revocation: { requireClientAuth: true, anyTokenRevokesGrant: false },
