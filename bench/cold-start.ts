@@ -24,6 +24,7 @@ import Keyv from 'keyv';
 import { createRedisStore } from 'offline-tokens/redis';
 import type { Grant } from '../src/grant/grant.ts';
 import { GrantStore } from '../src/storage/grant-store.ts';
+import { makeGrant } from '../src/testing/fixtures.ts';
 import { SqliteStore } from '../src/storage/sqlite.ts';
 import { startRedis } from '../test/support/servers.ts';
 import { median, percentile } from './measure.ts';
@@ -121,23 +122,13 @@ async function runColdStart(context: SectionContext): Promise<Row[]> {
 
 /** Writes a valid grant of the cold-start client under the v0.1 key layout (`grant:<key>`). */
 async function storeGrant(keyv: Keyv, issuer: string): Promise<void> {
-  const now = Date.now();
   const grant: Grant = {
-    key: KEY,
+    ...makeGrant(KEY),
     issuer,
     clientId: CLIENT_ID,
     subject: 'cold-start-user',
-    scope: 'openid offline_access',
     refreshToken: randomBytes(32).toString('base64url'),
     accessToken: randomBytes(32).toString('base64url'),
-    expiresAt: now + 3_600_000,
-    issuedAt: now,
-    refreshExpiresAt: now + 14 * 86_400_000,
-    createdAt: now,
-    rotations: 0,
-    status: 'active',
-    reauthReason: undefined,
-    refreshStartedAt: undefined,
   };
   await new GrantStore(keyv, { operationTimeoutMs: 5_000, namespace: '' }).setGrant(grant);
   await keyv.disconnect();

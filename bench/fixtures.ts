@@ -8,6 +8,7 @@ import { createTokenManager, type GrantInfo, type GrantLock, type TokenManager }
 import { randomBytes } from 'node:crypto';
 import type { Grant } from '../src/grant/grant.ts';
 import { GrantStore } from '../src/storage/grant-store.ts';
+import { makeGrant } from '../src/testing/fixtures.ts';
 import { startAuthorizationServer, type AuthorizationServer, type AuthorizationServerOptions } from '../test/support/authorization-server.ts';
 
 export type { AuthorizationServer };
@@ -129,20 +130,11 @@ export async function withPeerScenario<T>(fn: (scenario: PeerScenario) => Promis
 /** A valid grant of the server's client that the server never issued (for reads that must not refresh). */
 export function syntheticGrant(key: string, idp: AuthorizationServer, nowMs: number): Grant {
   return {
-    key,
+    ...makeGrant(key, nowMs),
     issuer: idp.issuer,
     clientId: idp.clients.post.clientId,
     subject: 'test-user',
-    scope: 'openid offline_access',
     refreshToken: randomBytes(32).toString('base64url'),
     accessToken: randomBytes(32).toString('base64url'),
-    expiresAt: nowMs + 3_600_000,
-    issuedAt: nowMs,
-    refreshExpiresAt: nowMs + 14 * 86_400_000,
-    createdAt: nowMs,
-    rotations: 0,
-    status: 'active',
-    reauthReason: undefined,
-    refreshStartedAt: undefined,
   };
 }

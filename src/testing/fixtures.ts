@@ -7,15 +7,16 @@ import type { Grant } from '../grant/grant.ts';
 import type { PendingAuthorization } from '../storage/grant-store.ts';
 
 /**
- * A valid, active grant for `key`: refresh token `refresh-1`, an access token valid for an hour.
+ * A valid, active grant for `key`, issued at `nowMs`: refresh token `refresh-1`, an access token
+ * valid for an hour, a refresh token for 14 days.
  *
  * @example
  * ```ts
  * await store.setGrant(makeGrant('user-1'));
  * ```
  */
-export function makeGrant(key: string): Grant {
-  const now = Date.now();
+export function makeGrant(key: string, nowMs = Date.now()): Grant {
+  const now = nowMs;
   return {
     key,
     issuer: 'https://issuer.example',
