@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import Keyv from 'keyv';
 import { decodeGrant, encodeGrant } from '../src/grant/record.ts';
 import { createManager, startIdp, syntheticGrant } from './fixtures.ts';
-import { measureInterleaved, median, percentile, roundRatios, type Candidate } from './measure.ts';
+import { measureInterleaved, median, roundRatios, spread, type Candidate } from './measure.ts';
 import { verdict, type Row, type Section, type SectionContext } from './section.ts';
 
 const KEYS = 64;
@@ -62,7 +62,7 @@ async function runCacheMiss(context: SectionContext): Promise<Row[]> {
         unit: 'ratio',
         target: `≤ ${TARGET_X_RAW.toFixed(2)}`,
         verdict: verdict(ratio <= TARGET_X_RAW),
-        detail: `median of per-round ratios, p10–p90 ${percentile(ratios, 10).toFixed(2)}–${percentile(ratios, 90).toFixed(2)}; SDK ${sdk!.medianNs.toFixed(0)} ns, raw ${raw!.medianNs.toFixed(0)} ns per call`,
+        detail: `median of per-round ratios, p10–p90 ${spread(ratios, 2)}; SDK ${sdk!.medianNs.toFixed(0)} ns, raw ${raw!.medianNs.toFixed(0)} ns per call`,
       },
     ];
   } finally {

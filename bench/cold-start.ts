@@ -27,7 +27,7 @@ import { GrantStore } from '../src/storage/grant-store.ts';
 import { makeGrant } from '../src/testing/fixtures.ts';
 import { SqliteStore } from '../src/storage/sqlite.ts';
 import { startRedis } from '../test/support/servers.ts';
-import { median, percentile } from './measure.ts';
+import { median, spread } from './measure.ts';
 import { verdict, type Row, type Section, type SectionContext } from './section.ts';
 
 const run = promisify(execFile);
@@ -105,7 +105,7 @@ async function runColdStart(context: SectionContext): Promise<Row[]> {
           unit: 'ratio',
           target: `≤ ${TARGET_X_RAW.toFixed(2)}`,
           verdict: verdict(ratio <= TARGET_X_RAW),
-          detail: `median of per-round ratios, p10–p90 ${percentile(ratios, 10).toFixed(2)}–${percentile(ratios, 90).toFixed(2)}; SDK ${median(sdkMs).toFixed(1)} ms (p10–p90 ${percentile(sdkMs, 10).toFixed(1)}–${percentile(sdkMs, 90).toFixed(1)}), raw ${median(rawMs).toFixed(1)} ms (p10–p90 ${percentile(rawMs, 10).toFixed(1)}–${percentile(rawMs, 90).toFixed(1)}) from process start; CPU time by then: SDK ${median(cpu.sdk).toFixed(1)} ms, raw ${median(cpu.raw).toFixed(1)} ms (${(median(cpu.sdk) / median(cpu.raw)).toFixed(2)}×); ${context.rounds} rounds × ${SAMPLES_PER_ROUND} processes each`,
+          detail: `median of per-round ratios, p10–p90 ${spread(ratios, 2)}; SDK ${median(sdkMs).toFixed(1)} ms (p10–p90 ${spread(sdkMs, 1)}), raw ${median(rawMs).toFixed(1)} ms (p10–p90 ${spread(rawMs, 1)}) from process start; CPU time by then: SDK ${median(cpu.sdk).toFixed(1)} ms, raw ${median(cpu.raw).toFixed(1)} ms (${(median(cpu.sdk) / median(cpu.raw)).toFixed(2)}×); ${context.rounds} rounds × ${SAMPLES_PER_ROUND} processes each`,
         },
         { case: `${name}: requests at the authorization server during the cold starts`, value: seen, unit: 'count', target: '= 0', verdict: verdict(seen === 0) },
       );

@@ -4,6 +4,7 @@
  */
 import { OAuth2Client } from 'google-auth-library';
 import Keyv from 'keyv';
+import * as client from 'openid-client';
 import { createTokenManager, type GrantInfo, type GrantLock, type TokenManager } from 'offline-tokens';
 import { randomBytes } from 'node:crypto';
 import type { Grant } from '../src/grant/grant.ts';
@@ -137,4 +138,15 @@ export function syntheticGrant(key: string, idp: AuthorizationServer, nowMs: num
     refreshToken: randomBytes(32).toString('base64url'),
     accessToken: randomBytes(32).toString('base64url'),
   };
+}
+
+/** openid-client configured for the server's `post` client, as an application using it directly would be (the bare baseline). */
+export function discoverRaw(idp: AuthorizationServer): Promise<client.Configuration> {
+  return client.discovery(
+    new URL(idp.issuer),
+    idp.clients.post.clientId,
+    { redirect_uris: [idp.redirectUri], token_endpoint_auth_method: 'client_secret_post' },
+    client.ClientSecretPost(idp.clients.post.clientSecret),
+    { execute: [client.allowInsecureRequests] },
+  );
 }

@@ -11,7 +11,7 @@ import type { TokenManager } from 'offline-tokens';
 import { randomUUID } from 'node:crypto';
 import { encodeGrant } from '../src/grant/record.ts';
 import { consentGrant, createManager, startIdp, syntheticGrant, type AuthorizationServer } from './fixtures.ts';
-import { measureInterleaved, median, percentile, roundRatios, type Candidate, type Measurement } from './measure.ts';
+import { measureInterleaved, median, roundRatios, spread, type Candidate, type Measurement } from './measure.ts';
 import { verdict, type Row, type Section, type SectionContext } from './section.ts';
 
 const KEY = 'user-42';
@@ -211,7 +211,7 @@ async function runHotPath(context: SectionContext): Promise<Row[]> {
       unit: 'ratio',
       target: '< 1.00',
       verdict: verdict(versusGoogle < 1),
-      detail: `per-round ${spread(roundRatios(sdkM, googleM))}`,
+      detail: `per-round p10–p90 ${spread(roundRatios(sdkM, googleM), 2)}`,
     });
     return rows;
   } finally {
@@ -246,11 +246,7 @@ function xFloorRow(candidate: Measurement, floorM: Measurement): Row {
     case: candidate.name,
     value: candidate.medianNs / floorM.medianNs,
     unit: 'x floor',
-    detail: `median ${candidate.medianNs.toFixed(1)} ns/op; per-round ratio ${spread(roundRatios(candidate, floorM))}`,
+    detail: `median ${candidate.medianNs.toFixed(1)} ns/op; per-round ratio p10–p90 ${spread(roundRatios(candidate, floorM), 2)}`,
   };
 }
 
-/** p10–p90 of per-round ratios, e.g. `0.97–1.04`. */
-function spread(ratios: number[]): string {
-  return `p10–p90 ${percentile(ratios, 10).toFixed(2)}–${percentile(ratios, 90).toFixed(2)}`;
-}

@@ -92,3 +92,8 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
+
+/** The p10–p90 spread of `values`, as `low–high` with `digits` decimals (how every figure's spread is printed). */
+export function spread(values: readonly number[], digits: number): string {
+  return `${percentile(values, 10).toFixed(digits)}–${percentile(values, 90).toFixed(digits)}`;
+}

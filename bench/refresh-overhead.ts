@@ -16,9 +16,9 @@ import Keyv from 'keyv';
 import * as client from 'openid-client';
 import { encodeGrant } from '../src/grant/record.ts';
 import { CountingMap } from './counting-map.ts';
-import { consentGrant, createManager, issueRefreshToken, startIdp, syntheticGrant, type AuthorizationServer } from './fixtures.ts';
+import { consentGrant, createManager, discoverRaw, issueRefreshToken, startIdp, syntheticGrant, type AuthorizationServer } from './fixtures.ts';
 import { forcedGc } from './gc.ts';
-import { median, percentile } from './measure.ts';
+import { median, spread } from './measure.ts';
 import { verdict, type Row, type Section, type SectionContext } from './section.ts';
 
 const SDK_KEY = 'overhead-sdk';
@@ -140,7 +140,7 @@ async function runRefreshOverhead(context: SectionContext): Promise<Row[]> {
         unit: 'ms',
         target: `≤ ${TARGET_CPU_OVERHEAD_MS} ms`,
         verdict: verdict(cpuOverheadMs <= TARGET_CPU_OVERHEAD_MS),
-        detail: `median of per-round differences, p10–p90 ${range(cpuDiffs)} ms; ${percent(cpuOverheadMs, rawCpuMs)} of the raw refresh's CPU. The server runs in this process: its work is in both figures and cancels in the difference (the SDK's extra garbage is collected over the server's heap too)`,
+        detail: `median of per-round differences, p10–p90 ${spread(cpuDiffs, 3)} ms; ${percent(cpuOverheadMs, rawCpuMs)} of the raw refresh's CPU. The server runs in this process: its work is in both figures and cancels in the difference (the SDK's extra garbage is collected over the server's heap too)`,
       },
       figureRow(`${sdk.name}: wall time per refresh`, sdkSamples, 'wallMs', sampling),
       figureRow(`${raw.name}: wall time per refresh`, rawSamples, 'wallMs', sampling),
@@ -148,7 +148,7 @@ async function runRefreshOverhead(context: SectionContext): Promise<Row[]> {
         case: 'SDK wall-time overhead per refresh (SDK − raw, same round)',
         value: wallOverheadMs,
         unit: 'ms',
-        detail: `median of per-round differences, p10–p90 ${range(wallDiffs)} ms; ${percent(wallOverheadMs, rawWallMs)} of the raw refresh's wall time (loopback, server in this process)`,
+        detail: `median of per-round differences, p10–p90 ${spread(wallDiffs, 3)} ms; ${percent(wallOverheadMs, rawWallMs)} of the raw refresh's wall time (loopback, server in this process)`,
       },
       {
         case: 'SDK CPU overhead per refresh, canned token endpoint (no HTTP, no server)',
@@ -156,7 +156,7 @@ async function runRefreshOverhead(context: SectionContext): Promise<Row[]> {
         unit: 'ms',
         target: `≤ ${TARGET_CPU_OVERHEAD_MS} ms`,
         verdict: verdict(cannedCpuOverheadMs <= TARGET_CPU_OVERHEAD_MS),
-        detail: `SDK ${median(sdkCannedSamples.map((s) => s.cpuMs)).toFixed(3)} ms − raw ${median(rawCannedSamples.map((s) => s.cpuMs)).toFixed(3)} ms per refresh, both with the same \`fetch\` answering a rotated token at once; median of per-round differences, p10–p90 ${range(cannedCpuDiffs)} ms; ${cannedSampling}`,
+        detail: `SDK ${median(sdkCannedSamples.map((s) => s.cpuMs)).toFixed(3)} ms − raw ${median(rawCannedSamples.map((s) => s.cpuMs)).toFixed(3)} ms per refresh, both with the same \`fetch\` answering a rotated token at once; median of per-round differences, p10–p90 ${spread(cannedCpuDiffs, 3)} ms; ${cannedSampling}`,
       },
       {
         case: 'offline-tokens: store writes per refresh',
@@ -174,15 +174,6 @@ async function runRefreshOverhead(context: SectionContext): Promise<Row[]> {
   }
 }
 
-function discoverRaw(idp: AuthorizationServer): Promise<client.Configuration> {
-  return client.discovery(
-    new URL(idp.issuer),
-    idp.clients.post.clientId,
-    { redirect_uris: [idp.redirectUri], token_endpoint_auth_method: 'client_secret_post' },
-    client.ClientSecretPost(idp.clients.post.clientSecret),
-    { execute: [client.allowInsecureRequests] },
-  );
-}
 
 /** A `fetch` that answers the token endpoint at once with a rotated token pair; anything else goes to the network. */
 function cannedTokenEndpoint(tokenEndpoint: string): Fetch {
@@ -225,12 +216,9 @@ function differences(a: Sample[], b: Sample[], field: keyof Sample): number[] {
 
 function figureRow(name: string, samples: Sample[], field: keyof Sample, sampling: string): Row {
   const values = samples.map((sample) => sample[field]);
-  return { case: name, value: median(values), unit: 'ms', detail: `${sampling}; p10–p90 ${range(values)} ms` };
+  return { case: name, value: median(values), unit: 'ms', detail: `${sampling}; p10–p90 ${spread(values, 3)} ms` };
 }
 
-function range(values: number[]): string {
-  return `${percentile(values, 10).toFixed(3)}–${percentile(values, 90).toFixed(3)}`;
-}
 
 function percent(part: number, whole: number): string {
   return `${((part / whole) * 100).toFixed(1)}%`;

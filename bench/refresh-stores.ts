@@ -17,8 +17,8 @@ import type { GrantLock, TokenManager } from 'offline-tokens';
 import { createPostgresLock } from 'offline-tokens/postgres';
 import { createRedisLock, createRedisStore } from 'offline-tokens/redis';
 import { startPostgres, startRedis } from '../test/support/servers.ts';
-import { consentGrant, createManager, issueRefreshToken, startIdp, type AuthorizationServer } from './fixtures.ts';
-import { median, percentile } from './measure.ts';
+import { consentGrant, createManager, discoverRaw, issueRefreshToken, startIdp, type AuthorizationServer } from './fixtures.ts';
+import { median, spread } from './measure.ts';
 import { verdict, type Row, type Section } from './section.ts';
 
 /** Interleaved rounds; each times REFRESHES_PER_ROUND refreshes of each candidate. */
@@ -177,7 +177,7 @@ async function measureBackend(idp: AuthorizationServer, config: client.Configura
           value: ratio,
           unit: 'ratio',
           ...(cas ? { target: `≤ ${latencyTarget.toFixed(2)}`, verdict: verdict(ratio <= latencyTarget) } : {}),
-          detail: `median of ${ROUNDS} rounds × ${REFRESHES_PER_ROUND} refreshes (CAS, fallback and bare interleaved, order rotated), p10–p90 ${range(ratios, 2)}; SDK ${median(sdkMs).toFixed(2)} ms (p10–p90 ${range(sdkMs, 2)}), bare ${median(rawMs).toFixed(2)} ms (p10–p90 ${range(rawMs, 2)}); SDK − bare ${(median(sdkMs) - median(rawMs)).toFixed(2)} ms`,
+          detail: `median of ${ROUNDS} rounds × ${REFRESHES_PER_ROUND} refreshes (CAS, fallback and bare interleaved, order rotated), p10–p90 ${spread(ratios, 2)}; SDK ${median(sdkMs).toFixed(2)} ms (p10–p90 ${spread(sdkMs, 2)}), bare ${median(rawMs).toFixed(2)} ms (p10–p90 ${spread(rawMs, 2)}); SDK − bare ${(median(sdkMs) - median(rawMs)).toFixed(2)} ms`,
         },
       ];
     });
@@ -189,18 +189,4 @@ async function measureBackend(idp: AuthorizationServer, config: client.Configura
       await refresher.store.disconnect().catch(() => {});
     }
   }
-}
-
-function discoverRaw(idp: AuthorizationServer): Promise<client.Configuration> {
-  return client.discovery(
-    new URL(idp.issuer),
-    idp.clients.post.clientId,
-    { redirect_uris: [idp.redirectUri], token_endpoint_auth_method: 'client_secret_post' },
-    client.ClientSecretPost(idp.clients.post.clientSecret),
-    { execute: [client.allowInsecureRequests] },
-  );
-}
-
-function range(values: number[], digits: number): string {
-  return `${percentile(values, 10).toFixed(digits)}–${percentile(values, 90).toFixed(digits)}`;
 }

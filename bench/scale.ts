@@ -19,7 +19,7 @@ import { decodeGrant, encodeGrant } from '../src/grant/record.ts';
 import { CountingMap } from './counting-map.ts';
 import { createManager, startIdp, type AuthorizationServer } from './fixtures.ts';
 import { collectGarbage, forcedGc, heapUsedAfterGc } from './gc.ts';
-import { median, percentile } from './measure.ts';
+import { median, spread } from './measure.ts';
 import { verdict, type Row, type Section, type SectionContext } from './section.ts';
 
 const GRANTS = 100_000;
@@ -135,13 +135,13 @@ function grantRows(rounds: RoundResult[], stringBytes: number, keyLength: number
       case: `keep-alive: await startKeepAlive().ready over ${GRANTS.toLocaleString('en-US')} stored grants, per grant`,
       value: (median(readyMs) / GRANTS) * 1e6,
       unit: 'ns',
-      detail: `${median(readyMs).toFixed(0)} ms in all, p10–p90 ${percentile(readyMs, 10).toFixed(0)}–${percentile(readyMs, 90).toFixed(0)} ms over ${scans}; all ${GRANTS.toLocaleString('en-US')} scheduled; raw scan of the same store (keyv.iterator + decodeGrant) ${((median(rawScanMs) / GRANTS) * 1e6).toFixed(0)} ns per grant`,
+      detail: `${median(readyMs).toFixed(0)} ms in all, p10–p90 ${spread(readyMs, 0)} ms over ${scans}; all ${GRANTS.toLocaleString('en-US')} scheduled; raw scan of the same store (keyv.iterator + decodeGrant) ${((median(rawScanMs) / GRANTS) * 1e6).toFixed(0)} ns per grant`,
     },
     {
       case: `keep-alive scheduling per grant: track() of ${GRANTS.toLocaleString('en-US')} grants on a running keep-alive`,
       value: (median(trackMs) / GRANTS) * 1e6,
       unit: 'ns',
-      detail: `heap insert + timer re-arm, no store; ${median(trackMs).toFixed(0)} ms for all, p10–p90 ${percentile(trackMs, 10).toFixed(0)}–${percentile(trackMs, 90).toFixed(0)} ms over ${trackMs.length} passes; ready − raw scan per grant (scan overhead included): median ${median(scanDiffNs).toFixed(0)} ns, p10–p90 ${percentile(scanDiffNs, 10).toFixed(0)}–${percentile(scanDiffNs, 90).toFixed(0)} ns`,
+      detail: `heap insert + timer re-arm, no store; ${median(trackMs).toFixed(0)} ms for all, p10–p90 ${spread(trackMs, 0)} ms over ${trackMs.length} passes; ready − raw scan per grant (scan overhead included): median ${median(scanDiffNs).toFixed(0)} ns, p10–p90 ${spread(scanDiffNs, 0)} ns`,
     },
   ];
 }
@@ -359,7 +359,7 @@ function measureQueue(): Map<number, QueueResult> {
       popNs: median(list.map((s) => s.popNs)),
       comparisonsPerOp: countComparisons(input),
       mapGetNs: median(list.map((s) => s.mapGetNs)),
-      spread: `${percentile(perOp, 10).toFixed(0)}–${percentile(perOp, 90).toFixed(0)} ns`,
+      spread: `${spread(perOp, 0)} ns`,
     });
   }
   return results;
