@@ -10,6 +10,7 @@ import { LockError } from '../errors.ts';
 import { createInProcessLock, type GrantLock, type Lease } from './lock.ts';
 import { duration } from '../util/validate.ts';
 import { toClock, type Clock } from '../util/clock.ts';
+import type { CompareAndSetResult } from '../util/compare-and-set.ts';
 
 /**
  * The three operations a lease store provides. All must be atomic in the backend.
@@ -55,6 +56,12 @@ export interface LeaseBackend {
     /** The raw value at `readKey` when taken (`null`: none). */
     value: string | null;
   }>;
+  /**
+   * With `tryAcquireAndRead`: a compare-and-set on the record at `recordKey` of the same server (the
+   * stored raw value must be exactly `expected` to become `next`) that, when it writes, also releases
+   * the lease of `owner`, atomically, in one round trip. Optional.
+   */
+  compareAndSetAndRelease?(key: string, owner: string, recordKey: string, expected: string, next: string): Promise<CompareAndSetResult>;
 }
 
 /** Where a lease lock reads the grant record on acquire: the record key for a lock key (`undefined`: do not read). */
@@ -115,13 +122,14 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
         const owner = nodeCrypto().randomUUID();
         const startedAt = clock.monotonicMs();
         let prefetched: string | null | undefined;
+        let readKey: string | undefined;
         let acquiredAt: number;
         for (let attempt = 0; ; attempt++) {
           if (signal?.aborted) throw signal.reason;
           const before = clock.monotonicMs();
           let acquired: boolean;
           try {
-            const readKey = backend.tryAcquireAndRead === undefined ? undefined : options.prefetch?.(key);
+            readKey = backend.tryAcquireAndRead === undefined ? undefined : options.prefetch?.(key);
             if (readKey === undefined) {
               acquired = await backend.tryAcquire(key, owner, leaseTtlMs);
             } else {
@@ -144,7 +152,7 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
           }
           await sleep(retryDelayMs * (1 + Math.random()) * Math.min(8, 1 + attempt / 8), signal);
         }
-        const lease = new RenewedLease(backend, clock, key, owner, leaseTtlMs, acquiredAt, signal, prefetched);
+        const lease = new RenewedLease(backend, clock, key, owner, leaseTtlMs, acquiredAt, signal, readKey, readKey === undefined ? undefined : prefetched);
         try {
           return await fn(lease);
         } finally {
@@ -157,6 +165,9 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
     },
   };
 }
+
+/** The abort reason of a lease's signal once it ended: preallocated (an error's stack costs more than the rest of `end()`). */
+const RELEASED = new LockError('The lock lease was released');
 
 class RenewedLease implements Lease {
   readonly #controller = new AbortController();
@@ -171,9 +182,21 @@ class RenewedLease implements Lease {
   readonly #onAbort: () => void;
   readonly #signal: AbortSignal | undefined;
   readonly prefetched: string | null | undefined;
+  readonly writeAndRelease: ((expected: string, next: string) => Promise<CompareAndSetResult>) | undefined;
+  /** Released by a final compare-and-set: `end()` has nothing to release. */
+  #released = false;
 
-  constructor(backend: LeaseBackend, clock: Clock, key: string, owner: string, ttlMs: number, acquiredAt: number, signal: AbortSignal | undefined, prefetched: string | null | undefined) {
+  constructor(backend: LeaseBackend, clock: Clock, key: string, owner: string, ttlMs: number, acquiredAt: number, signal: AbortSignal | undefined, readKey: string | undefined, prefetched: string | null | undefined) {
     this.prefetched = prefetched;
+    const { compareAndSetAndRelease } = backend;
+    this.writeAndRelease = readKey === undefined || compareAndSetAndRelease === undefined ? undefined : async (expected, next) => {
+      const result = await compareAndSetAndRelease.call(backend, key, owner, readKey, expected, next);
+      if (result.ok) {
+        this.#released = true;
+        clearInterval(this.#timer);
+      }
+      return result;
+    };
     this.#backend = backend;
     this.#clock = clock;
     this.#key = key;
@@ -213,8 +236,8 @@ class RenewedLease implements Lease {
   async end(): Promise<void> {
     clearInterval(this.#timer);
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#controller.abort(new LockError('The lock lease was released'));
+    this.#controller.abort(RELEASED);
     // A failed release only delays the next holder until the lease expires.
-    await this.#backend.release(this.#key, this.#owner).catch(() => {});
+    if (!this.#released) await this.#backend.release(this.#key, this.#owner).catch(() => {});
   }
 }

@@ -4,6 +4,9 @@
  * @module
  */
 import { raceSignal } from '../util/abort.ts';
+import type { CompareAndSetResult } from '../util/compare-and-set.ts';
+
+export type { CompareAndSetResult } from '../util/compare-and-set.ts';
 
 /**
  * What the callback of {@link GrantLock.withLock} holds while it runs.
@@ -29,7 +32,15 @@ export interface Lease {
    * the lock did not read.
    */
   readonly prefetched?: string | null | undefined;
+  /**
+   * Writes the grant record read with the lease — only if its raw stored value is still exactly
+   * `expected` — and, when it writes, releases the lease in the same round trip (the lock's own
+   * connection to the store's server): for the last write of a transaction. Present only with
+   * {@link Lease.prefetched}.
+   */
+  readonly writeAndRelease?: ((expected: string, next: string) => Promise<CompareAndSetResult>) | undefined;
 }
+
 
 /**
  * Options of {@link GrantLock.withLock}.

@@ -5,11 +5,12 @@
  */
 import { Pool } from 'pg';
 import { Deadlines } from '../util/deadlines.ts';
-import { nodeCrypto } from '../util/node-crypto.ts';
+import { statementName } from '../util/statement-name.ts';
 import { ConfigurationError } from '../errors.ts';
 import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOptions, type WithPrefetch } from './lease.ts';
 import type { GrantLock } from './lock.ts';
 import { duration } from '../util/validate.ts';
+import type { CompareAndSetResult } from '../util/compare-and-set.ts';
 
 /**
  * What the lock needs of a `pg` pool (a `pg.Client` works too).
@@ -127,17 +128,8 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
   const deadlines = new Deadlines(queryTimeoutMs);
   const timedOut = (): Error => new Error(`A PostgreSQL lock query did not finish within ${queryTimeoutMs} ms`);
   // On the lock's own pool, each statement is named by a digest of its text: prepared once per connection.
-  const names = new Map<string, string>();
-  const nameOf = (text: string): string => {
-    let name = names.get(text);
-    if (name === undefined) {
-      name = `offline_tokens_${nodeCrypto().createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
-      names.set(text, name);
-    }
-    return name;
-  };
   const query = (text: string, values: unknown[]): Promise<{ rowCount: number | null; rows?: unknown[] }> =>
-    deadlines.race(ensureTable().then(() => (own === undefined ? pool.query(text, values) : own.query({ name: nameOf(text), text, values }))), timedOut);
+    deadlines.race(ensureTable().then(() => (own === undefined ? pool.query(text, values) : own.query({ name: statementName(text), text, values }))), timedOut);
 
   const backend: LeaseBackend = {
     async tryAcquire(key, owner, ttlMs) {
@@ -182,8 +174,23 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
         const row = result.rows?.[0];
         return row?.acquired === 1 ? { acquired: true, value: typeof row.value === 'string' ? row.value : null } : { acquired: false, value: null };
       },
+      // `current` is read in the statement's snapshot: when nothing was written, it is what blocked the write.
+      async compareAndSetAndRelease(key, owner, recordKey, expected, next) {
+        return casResult(await query(
+          `WITH written AS (UPDATE ${schema}.${storeTable} SET value = $3 WHERE key = $1 AND value = $2 RETURNING 1),
+           released AS (DELETE FROM ${table} WHERE key = $4 AND owner = $5 AND EXISTS (SELECT 1 FROM written) RETURNING 1)
+           SELECT (SELECT count(*) FROM written)::int AS written, (SELECT value FROM ${schema}.${storeTable} WHERE key = $1) AS current, (SELECT count(*) FROM released)::int AS released`,
+          [recordKey, expected, next, key, owner],
+        ));
+      },
     };
     return createLeaseLock(fused, { ...options, prefetch: recordKey });
   };
   return Object.assign(lock, { [WITH_PREFETCH]: withPrefetch });
+}
+
+/** A compare-and-set statement's row (`written`, `current`) as a result. */
+function casResult(result: { rows?: unknown[] }): CompareAndSetResult {
+  const row = result.rows?.[0] as { written?: number; current?: unknown } | undefined;
+  return row?.written === 1 ? { ok: true } : { ok: false, current: typeof row?.current === 'string' ? row.current : undefined };
 }

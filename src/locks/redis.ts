@@ -19,6 +19,7 @@ import { ConfigurationError } from '../errors.ts';
 import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOptions, type WithPrefetch } from './lease.ts';
 import type { GrantLock } from './lock.ts';
 import { duration } from '../util/validate.ts';
+import type { CompareAndSetResult } from '../util/compare-and-set.ts';
 
 /**
  * The two commands the lock sends, as node-redis 5 clients (`createClient`, `createCluster`) have them.
@@ -76,6 +77,15 @@ export interface RedisLockOptions extends LeaseLockOptions {
 const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 /** Takes the lease (SET NX PX) and, when taken, reads the grant record KEYS[2] in the same round trip. */
 const ACQUIRE_AND_READ_SCRIPT = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, redis.call('GET', KEYS[2])} end return {0}";
+/**
+ * Sets the record KEYS[2] to ARGV[3] only while it holds ARGV[2] (answers {1}, or {0, current}) and,
+ * when it writes, releases the lease KEYS[1] of owner ARGV[1].
+ */
+const CAS_AND_RELEASE_SCRIPT = `local current = redis.call('GET', KEYS[2])
+if current ~= ARGV[2] then return {0, current} end
+redis.call('SET', KEYS[2], ARGV[3])
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return {1}`;
 /** Deletes the lease only while `owner` holds it. */
 const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
@@ -164,6 +174,9 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
         const reply = await send((client) => runScript(client, ACQUIRE_AND_READ_SCRIPT, { keys: [keyPrefix + key, readKey], arguments: [owner, String(ttlMs)] })) as [number, string | null | undefined];
         return Number(reply[0]) === 1 ? { acquired: true, value: typeof reply[1] === 'string' ? reply[1] : null } : { acquired: false, value: null };
       },
+      async compareAndSetAndRelease(key, owner, recordKey, expected, next) {
+        return casResult(await send((client) => runScript(client, CAS_AND_RELEASE_SCRIPT, { keys: [keyPrefix + key, recordKey], arguments: [owner, expected, next] })));
+      },
     };
     return createLeaseLock(fused, {
       ...options,
@@ -174,6 +187,12 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
     });
   };
   return Object.assign(lock, { [WITH_PREFETCH]: withPrefetch });
+}
+
+/** A compare-and-set script's reply, `{1}` or `{0, current}`, as a result. */
+function casResult(reply: unknown): CompareAndSetResult {
+  const [written, current] = reply as [number, string | null | undefined];
+  return Number(written) === 1 ? { ok: true } : { ok: false, current: typeof current === 'string' ? current : undefined };
 }
 
 interface ClientSource {

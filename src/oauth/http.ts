@@ -6,7 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CustomFetch } from 'openid-client';
-import { anySignal } from '../util/abort.ts';
+import { followSignal } from '../util/abort.ts';
 import { TokenResponseError } from '../errors.ts';
 
 /**
@@ -50,15 +50,25 @@ export function createCustomFetch(options: { fetch: Fetch; maxResponseBytes: num
     const context = requestContext.getStore();
     if (context?.capture !== undefined) context.capture.status = context.capture.body = undefined;
     // The whole exchange, body included, within the request timeout: a body that trickles in is a
-    // timeout (openid-client's own `timeout` is in whole seconds).
-    const signal = anySignal(init.signal ?? undefined, context?.signal, requestTimeoutMs === undefined ? undefined : AbortSignal.timeout(requestTimeoutMs));
-    const response = await fetch(url, { ...(init as RequestInit), signal });
-    const limited = await limitBody(response, maxResponseBytes, context?.capture);
-    return init.method === 'POST' ? errorAsClientError(limited) : limited;
+    // timeout (openid-client's own `timeout` is in whole seconds). A timer cleared when the exchange
+    // ends, not an `AbortSignal.timeout` that fires (and builds its error) long after every request.
+    const controller = new AbortController();
+    const unfollowInit = followSignal(init.signal ?? undefined, controller);
+    const unfollowContext = followSignal(context?.signal, controller);
+    const timer = requestTimeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), requestTimeoutMs);
+    try {
+      const response = await fetch(url, { ...(init as RequestInit), signal: controller.signal });
+      const { limited, body } = await limitBody(response, maxResponseBytes, context?.capture);
+      return init.method === 'POST' ? errorAsClientError(limited, body) : limited;
+    } finally {
+      clearTimeout(timer);
+      unfollowInit();
+      unfollowContext();
+    }
   };
 }
 
-async function limitBody(response: Response, maxBytes: number, capture: ResponseCapture | undefined): Promise<Response> {
+async function limitBody(response: Response, maxBytes: number, capture: ResponseCapture | undefined): Promise<{ limited: Response; body: Buffer<ArrayBuffer> | undefined }> {
   // The status first: a success refused for its size (or cut short) may still have rotated the token.
   if (capture !== undefined) {
     capture.status = response.status;
@@ -69,15 +79,21 @@ async function limitBody(response: Response, maxBytes: number, capture: Response
     await response.body?.cancel();
     throw new TokenResponseError(`The authorization server's response is larger than ${maxBytes} bytes`);
   }
-  if (response.body === null) return response;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw new TokenResponseError(`The authorization server's response is larger than ${maxBytes} bytes`);
-    chunks.push(chunk);
+  if (response.body === null) return { limited: response, body: undefined };
+  let body: Buffer<ArrayBuffer>;
+  if (response.headers.has('content-length')) {
+    // Declared within the limit: fetch refuses a body longer than declared, so it is read in one go.
+    body = Buffer.from(await response.arrayBuffer());
+  } else {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw new TokenResponseError(`The authorization server's response is larger than ${maxBytes} bytes`);
+      chunks.push(chunk);
+    }
+    body = Buffer.concat(chunks);
   }
-  const body = Buffer.concat(chunks);
   if (capture !== undefined) capture.body = body;
   const limited = new Response(response.status === 204 || response.status === 304 ? null : body, {
     status: response.status,
@@ -86,26 +102,28 @@ async function limitBody(response: Response, maxBytes: number, capture: Response
   });
   // openid-client checks the final URL of discovery and userinfo responses.
   Object.defineProperty(limited, 'url', { value: response.url });
-  return limited;
+  return { limited, body };
 }
+
+/** `"error"` in UTF-8: a token response without it cannot be an error object (no JSON parse needed). */
+const ERROR_MEMBER = Buffer.from('"error"');
 
 /**
  * A 200 whose JSON body is an OAuth error (`{"error": ...}` and no `access_token`) is answered as the
  * 400 it means: GitHub reports token endpoint errors (`bad_refresh_token`, `bad_verification_code`)
  * with HTTP 200. openid-client then reads it as the OAuth error it is, not as a malformed success.
  */
-async function errorAsClientError(response: Response): Promise<Response> {
-  if (response.status !== 200 || !(response.headers.get('content-type') ?? '').includes('json')) return response;
-  const text = await response.clone().text();
-  let body: unknown;
+function errorAsClientError(response: Response, body: Buffer<ArrayBuffer> | undefined): Response {
+  if (response.status !== 200 || body === undefined || !body.includes(ERROR_MEMBER) || !(response.headers.get('content-type') ?? '').includes('json')) return response;
+  let parsed: unknown;
   try {
-    body = JSON.parse(text);
+    parsed = JSON.parse(body.toString('utf8'));
   } catch {
     return response;
   }
-  const fields = body as { error?: unknown; access_token?: unknown } | null;
+  const fields = parsed as { error?: unknown; access_token?: unknown } | null;
   if (typeof fields !== 'object' || fields === null || typeof fields.error !== 'string' || fields.access_token !== undefined) return response;
-  const error = new Response(text, { status: 400, statusText: 'Bad Request', headers: response.headers });
+  const error = new Response(body, { status: 400, statusText: 'Bad Request', headers: response.headers });
   Object.defineProperty(error, 'url', { value: response.url });
   return error;
 }

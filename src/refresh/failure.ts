@@ -68,7 +68,7 @@ export async function refuseResponse(ctx: RefreshContext, oauth: OAuthClient, st
       refreshExpiresAt: now + ctx.policy.refreshTokenLifetimeMs,
       expiresAt: Math.min(stored.expiresAt, now),
       refreshStartedAt: undefined,
-    }, stored.refreshToken, lease.signal);
+    }, stored.refreshToken, lease);
     if (!written.ok) return adoptNewer(stored.key, written);
   } else if (!isAmbiguousResponse(capture)) {
     await clearMarker(ctx, stored, lease.signal);
@@ -93,10 +93,13 @@ export async function refuseResponse(ctx: RefreshContext, oauth: OAuthClient, st
   throw refused;
 }
 
-/** Writes the result of a rotation from `rotatedFrom`, fenced on it; a store failure becomes {@link PersistFailed}. */
-export async function persist(ctx: RefreshContext, grant: Grant, rotatedFrom: string, signal: AbortSignal): Promise<WriteResult> {
+/**
+ * Writes the result of a rotation from `rotatedFrom`, fenced on it, releasing the lease in the same
+ * round trip when it can (`lease.writeAndRelease`); a store failure becomes {@link PersistFailed}.
+ */
+export async function persist(ctx: RefreshContext, grant: Grant, rotatedFrom: string, lease: Lease): Promise<WriteResult> {
   try {
-    return await ctx.store.setGrant(grant, signal, { refreshToken: rotatedFrom });
+    return await ctx.store.setGrant(grant, lease.signal, { refreshToken: rotatedFrom, writeAndRelease: lease.writeAndRelease });
   } catch (error) {
     throw new PersistFailed({ grant, rotatedFrom }, error);
   }

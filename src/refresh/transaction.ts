@@ -186,7 +186,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   }
   if (request.resource !== undefined || request.scope !== undefined) return persistForResource(ctx, stored, tokens, receivedAt, lease);
   const next = applyRefresh(stored, tokens, receivedAt, policy.refreshTokenLifetimeMs);
-  const written = await persist(ctx, next, stored.refreshToken, lease.signal);
+  const written = await persist(ctx, next, stored.refreshToken, lease);
   if (!written.ok) return adoptNewer(key, written);
   return { grant: next, refreshed: true };
 }
@@ -197,7 +197,7 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
  */
 async function persistForResource(ctx: RefreshContext, stored: Grant, tokens: TokenSet, receivedAt: number, lease: Lease): Promise<RefreshOutcome> {
   const next = applyRotation(stored, tokens, receivedAt, ctx.policy.refreshTokenLifetimeMs);
-  const written = await persist(ctx, next, stored.refreshToken, lease.signal);
+  const written = await persist(ctx, next, stored.refreshToken, lease);
   if (!written.ok) return adoptNewer(stored.key, written);
   const resourceToken = { accessToken: tokens.accessToken, issuedAt: receivedAt, expiresAt: receivedAt + tokens.expiresInMs, scope: tokens.scope };
   return { grant: next, refreshed: true, resourceToken };

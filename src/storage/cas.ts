@@ -6,8 +6,10 @@
  */
 import type Keyv from 'keyv';
 
+import type { CompareAndSetResult } from '../util/compare-and-set.ts';
+
 /** The outcome of a compare-and-set: written, or not, with the raw value the store holds (`undefined`: none). */
-export type CasResult = { ok: true } | { ok: false; current: string | undefined };
+export type CasResult = CompareAndSetResult;
 
 /**
  * Atomic compare-and-set on the raw values a Keyv adapter stores (Keyv's serialized `{ value }`).

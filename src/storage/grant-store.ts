@@ -8,7 +8,7 @@ import { RecordError, StoreError, TokenManagerError } from '../errors.ts';
 import type { Grant } from '../grant/grant.ts';
 import { decodeGrant, encodeGrant } from '../grant/record.ts';
 import { RollbackGuard } from './rollback-guard.ts';
-import { adapterKey, type RecordCas } from './cas.ts';
+import { adapterKey, type CasResult, type RecordCas } from './cas.ts';
 import { KeyvRecords, type KeyvRecordsOptions } from './keyv-records.ts';
 import { RememberedRecords } from './remembered.ts';
 import { landed, staleWrite, WRITTEN, type WriteResult } from './fenced-write.ts';
@@ -96,9 +96,15 @@ export class GrantStore extends KeyvRecords {
    * if the stored grant still holds `fence.refreshToken` (nobody rotated, re-consented or revoked
    * since it was read); otherwise nothing is written and the result carries what the store holds.
    * Keyv offers no compare-and-set, so this is a read then a write: the lock lease covers the gap.
+   * With the backend's compare-and-set, `fence.writeAndRelease` (a lease's, on the same server: see
+   * `Lease.writeAndRelease`) does the compare-and-set instead, releasing the lease when it writes.
    */
-  async setGrant(grant: Grant, signal?: AbortSignal, fence?: { refreshToken: string }): Promise<WriteResult> {
-    if (fence !== undefined && this.#cas !== undefined) return this.#compareAndSetGrant(this.#cas, grant, fence.refreshToken, signal);
+  async setGrant(grant: Grant, signal?: AbortSignal, fence?: { refreshToken: string; writeAndRelease?: ((expected: string, next: string) => Promise<CasResult>) | undefined }): Promise<WriteResult> {
+    if (fence !== undefined && this.#cas !== undefined) {
+      const { writeAndRelease } = fence;
+      const cas = this.#cas;
+      return this.#compareAndSetGrant(writeAndRelease === undefined ? cas.compareAndSet.bind(cas) : (_key, expected, next) => writeAndRelease(expected, next), grant, fence.refreshToken, signal);
+    }
     if (fence !== undefined) {
       const current = await this.getGrant(grant.key, signal);
       if (current?.refreshToken !== fence.refreshToken) return staleWrite(current);
@@ -118,7 +124,7 @@ export class GrantStore extends KeyvRecords {
    * it still holds the fence's refresh token; a record changed otherwise (a marker) is compared again
    * with what the store answered. Nothing seen yet: one read first.
    */
-  async #compareAndSetGrant(cas: RecordCas, grant: Grant, rotatedFrom: string, signal: AbortSignal | undefined): Promise<WriteResult> {
+  async #compareAndSetGrant(compareAndSet: RecordCas['compareAndSet'], grant: Grant, rotatedFrom: string, signal: AbortSignal | undefined): Promise<WriteResult> {
     const storeKey = this.#grantKey(grant.key);
     const casKey = adapterKey(this.keyv, storeKey);
     const value = this.codec.encode(storeKey, encodeGrant(grant));
@@ -133,7 +139,7 @@ export class GrantStore extends KeyvRecords {
     const next = await this.#serialize(value);
     for (let attempt = 1; ; attempt++) {
       const expected = await this.#serialize(seen.value);
-      const result = await this.run('write', () => cas.compareAndSet(casKey, expected, next), signal);
+      const result = await this.run('write', () => compareAndSet(casKey, expected, next), signal);
       if (result.ok) {
         this.#seen.remember(grant.key, grant.refreshToken, value);
         return WRITTEN;

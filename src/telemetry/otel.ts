@@ -114,7 +114,16 @@ export function createOpenTelemetryObserver(api: Api): RefreshObserver {
   return observer;
 }
 
+/** Pseudonyms already computed (a refresh of a key comes back every expiry); bounded by clearing. */
+const hashedKeys = new Map<string, string>();
+
 /** Keys are user ids: telemetry backends get a stable pseudonym instead. */
 function hashKey(key: string): string {
-  return nodeCrypto().createHash('sha256').update(key).digest('hex').slice(0, 16);
+  let hash = hashedKeys.get(key);
+  if (hash === undefined) {
+    if (hashedKeys.size >= 10_000) hashedKeys.clear();
+    hash = nodeCrypto().createHash('sha256').update(key).digest('hex').slice(0, 16);
+    hashedKeys.set(key, hash);
+  }
+  return hash;
 }

@@ -1,0 +1,16 @@
+/**
+ * The outcome of a compare-and-set, shared by stores (`storage/cas.ts`) and lease locks
+ * (`locks/lease.ts`), whose lease can write the grant record and release itself in one round trip.
+ * @module
+ */
+
+/**
+ * The outcome of a compare-and-set: written, or not, with the raw value the store holds (`undefined`: none).
+ *
+ * @example
+ * ```ts
+ * const result: CompareAndSetResult = { ok: false, current: undefined }; // nothing stored
+ * ```
+ */
+export type CompareAndSetResult = { ok: true } | { ok: false; current: string | undefined };
+
