@@ -15,7 +15,7 @@ import { toGrantInfo, type GrantInfo } from './grant/grant.ts';
 import type { TokenResult } from './grant/token.ts';
 import type { RevokeContext, RevokeResult } from './consent/revoke.ts';
 import type { ResolvedOptions } from './resolve-options.ts';
-import type { CacheEntry, GrantCache } from './refresh/cache.ts';
+import { tokenResult, type CacheEntry, type GrantCache } from './refresh/cache.ts';
 import type { ResourceEntry } from './refresh/resource-tokens.ts';
 import { raceSignal, throwIfAborted, withEitherSignal } from './util/abort.ts';
 import { assertOpen, ManagerBase, resourceToken } from './manager/base.ts';
@@ -168,7 +168,7 @@ export class TokenManager extends ManagerBase {
       if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
         if (!entry.used) entry.used = true;
         this.#cache.hits++;
-        return entry.result;
+        return entry.result ?? tokenResult(entry);
       }
     } else {
       const entry = this.#resourceHit(key, options);
@@ -179,7 +179,7 @@ export class TokenManager extends ManagerBase {
 
   async #getTokenSlow(key: string, options: GetAccessTokenOptions): Promise<TokenResult> {
     if (options.resource !== undefined || options.scope !== undefined) return (await resourceToken(this.resources, this.closing.signal, key, options)).result;
-    return (await this.#entrySlow(key, options)).result;
+    return tokenResult(await this.#entrySlow(key, options));
   }
 
   async #entrySlow(key: string, options: GetAccessTokenOptions): Promise<CacheEntry> {

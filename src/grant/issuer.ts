@@ -13,5 +13,5 @@
  * ```
  */
 export function sameIssuer(a: string, b: string): boolean {
-  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+  return a === b || a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }

@@ -19,8 +19,19 @@ export interface CacheEntry {
   usableUntil: number;
   /** Set on every hit, cleared by the eviction sweep. */
   used: boolean;
-  /** Resolved promise of the token with its metadata, for `getToken`'s hot path (no allocation). */
-  result: Promise<TokenResult>;
+  /**
+   * Resolved promise of the token with its metadata, for `getToken`'s hot path (no allocation); made
+   * on the first `getToken` ({@link tokenResult}), so a cache miss served to `getAccessToken` does not pay for it.
+   */
+  result: Promise<TokenResult> | undefined;
+}
+
+/**
+ * The entry's resolved `getToken` result, made on first use.
+ * @internal
+ */
+export function tokenResult(entry: CacheEntry): Promise<TokenResult> {
+  return entry.result ??= Promise.resolve(toTokenResult(entry.grant));
 }
 
 /** @internal */
@@ -51,9 +62,9 @@ export class GrantCache {
 
   /** Caches a grant with a jittered refresh moment; evicts the least recently used beyond the bound. */
   set(grant: Grant): CacheEntry {
-    const timing = refreshTiming(grant, this.#refreshWindowMs, Math.random());
+    const { refreshAt, usableUntil } = refreshTiming(grant, this.#refreshWindowMs, Math.random());
     // Born used: a grant is cached because it is being used, so it must not be the next one evicted.
-    const entry: CacheEntry = { grant, token: Promise.resolve(grant.accessToken), ...timing, used: true, result: Promise.resolve(toTokenResult(grant)) };
+    const entry: CacheEntry = { grant, token: Promise.resolve(grant.accessToken), refreshAt, usableUntil, used: true, result: undefined };
     const isNew = !this.#entries.has(grant.key);
     this.#entries.set(grant.key, entry);
     if (isNew && this.#entries.size > this.#maxEntries) this.#evict();

@@ -103,14 +103,19 @@ export class KeyvRecords {
   }
 
   /** Runs one store operation within the operation deadline; a failure becomes a {@link StoreError}. */
-  protected async run<T>(operation: string, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    // One shared deadline timer for all operations (not a timer, a race and an abort per operation).
-    try {
-      const done = this.#deadlines === undefined ? fn() : this.#deadlines.race(fn(), () => new StoreError(`A store ${operation} did not finish within ${this.#timeoutMs} ms`));
-      return await raceSignal(done, signal);
-    } catch (error) {
+  protected run<T>(operation: string, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const failed = (error: unknown): never => {
       if (error instanceof TokenManagerError || (signal?.aborted && error === signal.reason)) throw error;
       throw new StoreError(`A store ${operation} failed`, { cause: error });
+    };
+    let done: Promise<T>;
+    try {
+      done = fn();
+    } catch (error) {
+      return Promise.reject(error).catch(failed);
     }
+    // One shared deadline timer for all operations (not a timer, a race and an abort per operation).
+    if (this.#deadlines !== undefined) done = this.#deadlines.race(done, () => new StoreError(`A store ${operation} did not finish within ${this.#timeoutMs} ms`));
+    return raceSignal(done, signal).catch(failed);
   }
 }

@@ -29,15 +29,19 @@ export class RollbackGuard {
    */
   check(grant: Grant): void {
     const mark = this.#marks.get(grant.key);
-    if (mark !== undefined && mark.createdAt === grant.createdAt && grant.rotations < mark.rotations) {
+    if (mark !== undefined && mark.createdAt === grant.createdAt && grant.rotations <= mark.rotations) {
+      if (grant.rotations === mark.rotations) return;
       throw new RecordError('A stored grant is older than one this process has already seen (rolled back): refused, the rotated-away refresh token is not presented');
     }
-    this.see(grant);
+    this.#record(grant, mark);
   }
 
   /** Records a grant read or written. */
   see(grant: Grant): void {
-    const mark = this.#marks.get(grant.key);
+    this.#record(grant, this.#marks.get(grant.key));
+  }
+
+  #record(grant: Grant, mark: Mark | undefined): void {
     if (mark !== undefined && mark.createdAt === grant.createdAt && mark.rotations >= grant.rotations) return;
     if (mark !== undefined) {
       // Updated in place (no allocation), moved to the back of the eviction order.
