@@ -166,6 +166,8 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
     // Only a @keyv/redis store on this very client or URL: the script reads both keys on one server.
     const store = adapter as { client?: { options?: { url?: unknown } }; createKeyPrefix?: (key: string, namespace: string | undefined) => string; namespace?: string };
     if (typeof store.createKeyPrefix !== 'function' || store.client === undefined) return undefined;
+    // A cluster keeps the lease and the record in different slots: a two-key script would fail (CROSSSLOT).
+    if (typeof (store.client as { getSlotMaster?: unknown }).getSlotMaster === 'function') return undefined;
     const same = 'client' in connection ? store.client === (connection.client as unknown) : store.client.options?.url === connection.url;
     if (!same) return undefined;
     const fused: LeaseBackend = {
