@@ -56,13 +56,14 @@ export class GrantStore extends KeyvRecords {
     if (prefetched !== undefined && typeof this.keyv.deserialize === 'function') {
       // Read by the lock with the lease, in the same round trip: the raw value Keyv stores.
       const value = prefetched === null ? undefined : (await this.keyv.deserialize(prefetched) as { value?: unknown } | undefined)?.value;
-      return this.#decodeStored(key, storeKey, value);
+      return this.#decodeStored(key, storeKey, value, prefetched ?? undefined);
     }
     const stored = await this.run('read', () => this.keyv.get(storeKey), signal);
     return this.#decodeStored(key, storeKey, stored);
   }
 
-  #decodeStored(key: string, storeKey: string, stored: unknown): Grant | undefined {
+  /** `serialized`: the raw record `stored` was deserialized from, when known (read with a lease, or answered by a compare-and-set). */
+  #decodeStored(key: string, storeKey: string, stored: unknown, serialized?: string): Grant | undefined {
     if (stored === undefined || stored === null) {
       this.#seen.forget(key);
       return undefined;
@@ -72,7 +73,7 @@ export class GrantStore extends KeyvRecords {
     if (!this.owns(grant)) throw new RecordError('A stored grant belongs to another issuer or client: it is not used');
     this.#rollback.check(grant);
     if (this.codec.isPlaintext?.(stored) === true) this.#plaintext.add(grant);
-    if (this.#cas !== undefined && typeof stored === 'string') this.#seen.remember(key, grant.refreshToken, stored);
+    if (this.#cas !== undefined && typeof stored === 'string') this.#seen.remember(key, grant.refreshToken, stored, serialized);
     return grant;
   }
 
@@ -138,14 +139,14 @@ export class GrantStore extends KeyvRecords {
     }
     const next = await this.#serialize(value);
     for (let attempt = 1; ; attempt++) {
-      const expected = await this.#serialize(seen.value);
+      const expected = seen.serialized ?? await this.#serialize(seen.value);
       const result = await this.run('write', () => compareAndSet(casKey, expected, next), signal);
       if (result.ok) {
-        this.#seen.remember(grant.key, grant.refreshToken, value);
+        this.#seen.remember(grant.key, grant.refreshToken, value, next);
         return WRITTEN;
       }
       const stored = result.current === undefined ? undefined : (await this.keyv.deserialize!(result.current) as { value?: unknown } | undefined)?.value;
-      const current = this.#decodeStored(grant.key, storeKey, stored);
+      const current = this.#decodeStored(grant.key, storeKey, stored, result.current);
       if (landed(current, grant, rotatedFrom)) return WRITTEN;
       if (current?.refreshToken !== rotatedFrom || attempt === MAX_CAS_ATTEMPTS) return staleWrite(current);
       seen = this.#seen.get(grant.key)!;

@@ -7,19 +7,31 @@
 /** Raw records remembered for compare-and-set (the last read or written per key), at most this many. */
 const MAX_REMEMBERED = 1_024;
 
+/** A record remembered for compare-and-set. @internal */
+export interface Remembered {
+  refreshToken: string;
+  /** The record as Keyv hands it out (after its deserialization). */
+  value: string;
+  /** The record as the adapter stores it (Keyv's serialization), when known. */
+  serialized: string | undefined;
+}
+
 /** Bounded, least recently remembered first out. @internal */
 export class RememberedRecords {
-  readonly #seen = new Map<string, { refreshToken: string; value: string }>();
+  readonly #seen = new Map<string, Remembered>();
 
   /** The record last seen for `key`, or `undefined`. */
-  get(key: string): { refreshToken: string; value: string } | undefined {
+  get(key: string): Remembered | undefined {
     return this.#seen.get(key);
   }
 
-  /** Remembers `value` (holding `refreshToken`) as the record stored for `key`. */
-  remember(key: string, refreshToken: string, value: string): void {
+  /**
+   * Remembers `value` (holding `refreshToken`) as the record stored for `key`; `serialized`, when
+   * known, is exactly what the adapter holds (read with a lease, or just written).
+   */
+  remember(key: string, refreshToken: string, value: string, serialized?: string): void {
     this.#seen.delete(key);
-    this.#seen.set(key, { refreshToken, value });
+    this.#seen.set(key, { refreshToken, value, serialized });
     if (this.#seen.size > MAX_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);
   }
 
