@@ -32,3 +32,18 @@ export function canAdopt(stored: Grant, now: number, refreshWindowMs: number, re
   if (request.force && (request.seenRotations === undefined || stored.rotations <= request.seenRotations)) return false;
   return tokenState(refreshTiming(stored, refreshWindowMs, 0), now) === 'fresh';
 }
+
+/**
+ * True when a refresher that holds the lock and reads `stored` goes straight to the server: an
+ * active grant that cannot be adopted, within its lifetime, with no in-flight marker and no narrower
+ * scope or resource asked. Such a grant's in-flight marker can be written with the lease itself.
+ *
+ * @example
+ * ```ts
+ * if (rotatesAtOnce(seen, Date.now(), 60_000, maxGrantLifetimeMs, { force: true, seenRotations: seen.rotations })) premark(seen);
+ * ```
+ */
+export function rotatesAtOnce(stored: Grant, now: number, refreshWindowMs: number, maxGrantLifetimeMs: number, request: RefreshRequest): boolean {
+  return stored.status === 'active' && request.resource === undefined && request.scope === undefined && stored.refreshStartedAt === undefined
+    && now < stored.createdAt + maxGrantLifetimeMs && !canAdopt(stored, now, refreshWindowMs, request);
+}

@@ -50,16 +50,17 @@ export interface LeaseBackend {
    * Takes the lease like `tryAcquire` and, when taken, reads the raw value at `readKey` of the same
    * server, atomically, in one round trip. Optional.
    */
-  tryAcquireAndRead?(key: string, owner: string, ttlMs: number, readKey: string): Promise<{
+  tryAcquireAndRead?(key: string, owner: string, ttlMs: number, readKey: string, mark?: { expected: string; next: string }): Promise<{
     /** Whether the lease was taken. */
     acquired: boolean;
-    /** The raw value at `readKey` when taken (`null`: none). */
+    /** The raw value at `readKey` when taken (`null`: none), before any `mark`. */
     value: string | null;
+    /** With `mark`: whether the value was exactly `mark.expected` and is now `mark.next` (written only when the lease was taken). */
+    marked?: boolean;
   }>;
   /**
-   * With `tryAcquireAndRead`: a compare-and-set on the record at `recordKey` of the same server (the
-   * stored raw value must be exactly `expected` to become `next`) that, when it writes, also releases
-   * the lease of `owner`, atomically, in one round trip. Optional.
+   * With `tryAcquireAndRead`: sets the record at `recordKey` of the same server to `next` only if it is
+   * exactly `expected` and, when it writes, releases the lease of `owner`, atomically, in one round trip. Optional.
    */
   compareAndSetAndRelease?(key: string, owner: string, recordKey: string, expected: string, next: string): Promise<CompareAndSetResult>;
 }
@@ -122,6 +123,7 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
         const owner = nodeCrypto().randomUUID();
         const startedAt = clock.monotonicMs();
         let prefetched: string | null | undefined;
+        let premarked = false;
         let readKey: string | undefined;
         let acquiredAt: number;
         for (let attempt = 0; ; attempt++) {
@@ -133,9 +135,12 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
             if (readKey === undefined) {
               acquired = await backend.tryAcquire(key, owner, leaseTtlMs);
             } else {
-              const taken = await backend.tryAcquireAndRead!(key, owner, leaseTtlMs, readKey);
+              // Asked at each attempt: what it writes (an in-flight marker) carries the time it is written.
+              const mark = await withOptions.premark?.();
+              const taken = await backend.tryAcquireAndRead!(key, owner, leaseTtlMs, readKey, mark);
               acquired = taken.acquired;
               prefetched = taken.value;
+              premarked = taken.marked === true;
             }
           } catch (error) {
             // The acquisition may still land (a timed-out command): free it rather than block the
@@ -152,7 +157,7 @@ export function createLeaseLock(backend: LeaseBackend, options: LeaseLockOptions
           }
           await sleep(retryDelayMs * (1 + Math.random()) * Math.min(8, 1 + attempt / 8), signal);
         }
-        const lease = new RenewedLease(backend, clock, key, owner, leaseTtlMs, acquiredAt, signal, readKey, readKey === undefined ? undefined : prefetched);
+        const lease = new RenewedLease(backend, clock, key, owner, leaseTtlMs, acquiredAt, signal, readKey, readKey === undefined ? undefined : prefetched, premarked);
         try {
           return await fn(lease);
         } finally {
@@ -182,12 +187,14 @@ class RenewedLease implements Lease {
   readonly #onAbort: () => void;
   readonly #signal: AbortSignal | undefined;
   readonly prefetched: string | null | undefined;
+  readonly premarked: boolean;
   readonly writeAndRelease: ((expected: string, next: string) => Promise<CompareAndSetResult>) | undefined;
   /** Released by a final compare-and-set: `end()` has nothing to release. */
   #released = false;
 
-  constructor(backend: LeaseBackend, clock: Clock, key: string, owner: string, ttlMs: number, acquiredAt: number, signal: AbortSignal | undefined, readKey: string | undefined, prefetched: string | null | undefined) {
+  constructor(backend: LeaseBackend, clock: Clock, key: string, owner: string, ttlMs: number, acquiredAt: number, signal: AbortSignal | undefined, readKey: string | undefined, prefetched: string | null | undefined, premarked: boolean) {
     this.prefetched = prefetched;
+    this.premarked = premarked;
     const { compareAndSetAndRelease } = backend;
     this.writeAndRelease = readKey === undefined || compareAndSetAndRelease === undefined ? undefined : async (expected, next) => {
       const result = await compareAndSetAndRelease.call(backend, key, owner, readKey, expected, next);

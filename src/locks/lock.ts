@@ -39,6 +39,8 @@ export interface Lease {
    * {@link Lease.prefetched}.
    */
   readonly writeAndRelease?: ((expected: string, next: string) => Promise<CompareAndSetResult>) | undefined;
+  /** Whether the record was replaced by the `premark` of {@link WithLockOptions} when the lease was taken. */
+  readonly premarked?: boolean | undefined;
 }
 
 
@@ -53,6 +55,13 @@ export interface Lease {
 export interface WithLockOptions {
   /** Stop waiting for the lock (and abort the lease) when this aborts. */
   signal?: AbortSignal | undefined;
+  /**
+   * Asked right before each attempt to take the lease, by a lock that reads the grant record with
+   * the lease (see {@link Lease.prefetched}): the record is replaced by `next` in the same round trip
+   * when it is exactly `expected` (see {@link Lease.premarked}). Other locks ignore it.
+   * @internal
+   */
+  premark?: (() => Promise<{ expected: string; next: string } | undefined>) | undefined;
 }
 
 /**

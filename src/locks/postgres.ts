@@ -162,17 +162,23 @@ export function createPostgresLock(connection: PostgresLockConnection, options: 
     if (typeof schema !== 'string' || typeof storeTable !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(schema) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(storeTable)) return undefined;
     const fused: LeaseBackend = {
       ...backend,
-      async tryAcquireAndRead(key, owner, ttlMs, readKey) {
+      async tryAcquireAndRead(key, owner, ttlMs, readKey, mark) {
+        // `value` is read in the statement's snapshot: the record before any mark.
         const result = await query(
           `WITH acquired AS (
              INSERT INTO ${table} AS held (key, owner, expires_at) VALUES ($1, $2, now() + $3::double precision * interval '1 millisecond')
              ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE held.expires_at < now()
-             RETURNING owner)
-           SELECT (SELECT count(*) FROM acquired)::int AS acquired, (SELECT value FROM ${schema}.${storeTable} WHERE key = $4) AS value`,
-          [key, owner, ttlMs, readKey],
-        ) as { rowCount: number | null; rows?: Array<{ acquired: number; value: string | null }> };
+             RETURNING owner),
+           marked AS (
+             UPDATE ${schema}.${storeTable} SET value = $6::text
+             WHERE key = $4 AND $5::text IS NOT NULL AND value = $5::text AND EXISTS (SELECT 1 FROM acquired)
+             RETURNING 1)
+           SELECT (SELECT count(*) FROM acquired)::int AS acquired, (SELECT value FROM ${schema}.${storeTable} WHERE key = $4) AS value,
+             (SELECT count(*) FROM marked)::int AS marked`,
+          [key, owner, ttlMs, readKey, mark?.expected ?? null, mark?.next ?? null],
+        ) as { rowCount: number | null; rows?: Array<{ acquired: number; value: string | null; marked: number }> };
         const row = result.rows?.[0];
-        return row?.acquired === 1 ? { acquired: true, value: typeof row.value === 'string' ? row.value : null } : { acquired: false, value: null };
+        return row?.acquired === 1 ? { acquired: true, value: typeof row.value === 'string' ? row.value : null, marked: row.marked === 1 } : { acquired: false, value: null };
       },
       // `current` is read in the statement's snapshot: when nothing was written, it is what blocked the write.
       async compareAndSetAndRelease(key, owner, recordKey, expected, next) {

@@ -14,12 +14,11 @@
 import { createClient } from 'redis';
 import { raceSignal } from '../util/abort.ts';
 import { Deadlines } from '../util/deadlines.ts';
-import { nodeCrypto } from '../util/node-crypto.ts';
 import { ConfigurationError } from '../errors.ts';
 import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOptions, type WithPrefetch } from './lease.ts';
 import type { GrantLock } from './lock.ts';
 import { duration } from '../util/validate.ts';
-import type { CompareAndSetResult } from '../util/compare-and-set.ts';
+import { ACQUIRE_AND_READ_SCRIPT, CAS_AND_RELEASE_SCRIPT, casResult, RELEASE_SCRIPT, RENEW_SCRIPT, runScript } from './redis-scripts.ts';
 
 /**
  * The two commands the lock sends, as node-redis 5 clients (`createClient`, `createCluster`) have them.
@@ -71,53 +70,6 @@ export interface RedisLockOptions extends LeaseLockOptions {
   keyPrefix?: string;
   /** Longest wait for one Redis command (or the first connection) before it counts as failed. Default 5 000. */
   commandTimeoutMs?: number;
-}
-
-/** Extends the lease only while `owner` holds it. */
-const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
-/** Takes the lease (SET NX PX) and, when taken, reads the grant record KEYS[2] in the same round trip. */
-const ACQUIRE_AND_READ_SCRIPT = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, redis.call('GET', KEYS[2])} end return {0}";
-/**
- * Sets the record KEYS[2] to ARGV[3] only while it holds ARGV[2] (answers {1}, or {0, current}) and,
- * when it writes, releases the lease KEYS[1] of owner ARGV[1].
- */
-const CAS_AND_RELEASE_SCRIPT = `local current = redis.call('GET', KEYS[2])
-if current ~= ARGV[2] then return {0, current} end
-redis.call('SET', KEYS[2], ARGV[3])
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return {1}`;
-/** Deletes the lease only while `owner` holds it. */
-const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
-
-/** The SHA-1 of each script, computed on first use. */
-const scriptShas = new Map<string, string>();
-/** The scripts each client has sent with `EVAL` (which caches them on the server). */
-const sentScripts = new WeakMap<RedisLockClient, Set<string>>();
-
-/**
- * Runs a script: the first time on a client by `EVAL` (one round trip, and Redis caches the script),
- * then by its SHA-1 (`EVALSHA`: the text is not sent again), falling back to `EVAL` on `NOSCRIPT`
- * (Redis restarted or its script cache flushed).
- */
-async function runScript(client: RedisLockClient, script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
-  let sent = sentScripts.get(client);
-  if (typeof client.evalSha !== 'function' || sent?.has(script) !== true) {
-    const reply = await client.eval(script, options);
-    if (sent === undefined) sentScripts.set(client, sent = new Set());
-    sent.add(script);
-    return reply;
-  }
-  let sha = scriptShas.get(script);
-  if (sha === undefined) {
-    sha = nodeCrypto().createHash('sha1').update(script).digest('hex');
-    scriptShas.set(script, sha);
-  }
-  try {
-    return await client.evalSha(sha, options);
-  } catch (error) {
-    if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-    return client.eval(script, options);
-  }
 }
 
 /**
@@ -172,9 +124,10 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
     if (!same) return undefined;
     const fused: LeaseBackend = {
       ...backend,
-      async tryAcquireAndRead(key, owner, ttlMs, readKey) {
-        const reply = await send((client) => runScript(client, ACQUIRE_AND_READ_SCRIPT, { keys: [keyPrefix + key, readKey], arguments: [owner, String(ttlMs)] })) as [number, string | null | undefined];
-        return Number(reply[0]) === 1 ? { acquired: true, value: typeof reply[1] === 'string' ? reply[1] : null } : { acquired: false, value: null };
+      async tryAcquireAndRead(key, owner, ttlMs, readKey, mark) {
+        const args = mark === undefined ? [owner, String(ttlMs)] : [owner, String(ttlMs), mark.expected, mark.next];
+        const reply = await send((client) => runScript(client, ACQUIRE_AND_READ_SCRIPT, { keys: [keyPrefix + key, readKey], arguments: args })) as [number, string | null | undefined, number?];
+        return Number(reply[0]) === 1 ? { acquired: true, value: typeof reply[1] === 'string' ? reply[1] : null, marked: Number(reply[2]) === 1 } : { acquired: false, value: null };
       },
       async compareAndSetAndRelease(key, owner, recordKey, expected, next) {
         return casResult(await send((client) => runScript(client, CAS_AND_RELEASE_SCRIPT, { keys: [keyPrefix + key, recordKey], arguments: [owner, expected, next] })));
@@ -189,12 +142,6 @@ export function createRedisLock(connection: RedisLockConnection, options: RedisL
     });
   };
   return Object.assign(lock, { [WITH_PREFETCH]: withPrefetch });
-}
-
-/** A compare-and-set script's reply, `{1}` or `{0, current}`, as a result. */
-function casResult(reply: unknown): CompareAndSetResult {
-  const [written, current] = reply as [number, string | null | undefined];
-  return Number(written) === 1 ? { ok: true } : { ok: false, current: typeof current === 'string' ? current : undefined };
 }
 
 interface ClientSource {

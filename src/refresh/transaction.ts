@@ -5,7 +5,7 @@
  * and only then hand it out.
  * @module
  */
-import { canAdopt, type RefreshRequest } from '../grant/adopt.ts';
+import { canAdopt, rotatesAtOnce, type RefreshRequest } from '../grant/adopt.ts';
 import { missingScopes } from '../grant/resource.ts';
 import { followSignal, sleep } from '../util/abort.ts';
 import { backoffDelayMs, type BackoffPolicy } from '../util/backoff.ts';
@@ -14,6 +14,7 @@ import { classifyFailure } from '../oauth/classify.ts';
 import { ConfigurationError, LockError, ReauthRequiredError, ServerUnavailableError } from '../errors.ts';
 import { applyRefresh, applyRotation, type Grant, type TokenSet } from '../grant/grant.ts';
 import type { Lease } from '../locks/lock.ts';
+import type { PreparedMark } from '../storage/grant-store.ts';
 import type { ResponseCapture } from '../oauth/http.ts';
 import { parseTokenResponse, requestRefresh } from '../oauth/client.ts';
 import { confirmRotationLost, introspect } from './introspection.ts';
@@ -59,12 +60,20 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
   })().catch(() => {});
   const { clock } = ctx.policy;
   const waitStartedAt = clock.monotonicMs();
+  // A lock that reads the grant with its lease also writes the in-flight marker in that round trip
+  // when the record is still the one this process last saw and would be rotated at once.
+  let premark: PreparedMark | undefined;
+  const prepare = async (): Promise<PreparedMark | undefined> => (premark = await ctx.store.prepareMark(key, (seen) => {
+    const { policy } = ctx;
+    const now = policy.now();
+    return rotatesAtOnce(seen, now, policy.refreshWindowMs, policy.maxGrantLifetimeMs, request) ? { ...seen, refreshStartedAt: now } : undefined;
+  }));
   try {
     return await ctx.lock.withLock(key, (lease) => {
       acquired = true;
       ctx.log?.debug({ key, lockWaitMs: Math.round(clock.monotonicMs() - waitStartedAt) }, 'offline-tokens: grant lock acquired');
-      return refreshUnderLock(ctx, key, request, lease);
-    }, { signal: waiting.signal });
+      return refreshUnderLock(ctx, key, request, lease, lease.premarked === true ? premark : undefined);
+    }, { signal: waiting.signal, premark: prepare });
   } catch (error) {
     if (adopted !== undefined && !acquired) {
       ctx.log?.info({ key, rotations: adopted.rotations, lockWaitMs: Math.round(clock.monotonicMs() - waitStartedAt) }, 'offline-tokens: adopted the grant another process rotated while waiting for the lock');
@@ -79,9 +88,11 @@ export async function refreshGrant(ctx: RefreshContext, key: string, request: Re
   }
 }
 
-async function refreshUnderLock(ctx: RefreshContext, key: string, request: RefreshRequest, lease: Lease): Promise<RefreshOutcome> {
+/** `marked`: the in-flight marker written with the lease (the record read is the grant before it). */
+async function refreshUnderLock(ctx: RefreshContext, key: string, request: RefreshRequest, lease: Lease, marked: PreparedMark | undefined): Promise<RefreshOutcome> {
   const { store, policy } = ctx;
   const stored = await store.getGrant(key, lease.signal, lease.prefetched);
+  if (marked !== undefined) store.markLanded(marked);
   if (stored === undefined) throw new ReauthRequiredError(key, 'no_grant');
   if (stored.status !== 'active') throw new ReauthRequiredError(key, stored.reauthReason ?? 'invalid_grant');
   if (canAdopt(stored, policy.now(), policy.refreshWindowMs, request)) return { grant: stored, refreshed: false };
@@ -109,10 +120,12 @@ async function refreshUnderLock(ctx: RefreshContext, key: string, request: Refre
   if (!(remainingMs - marginMs > 0)) throw new LockError('The lock lease is too short to refresh safely');
   const deadlineMs = policy.refreshTimeoutMs;
 
-  const startedAt = policy.now();
+  const startedAt = marked?.grant.refreshStartedAt ?? policy.now();
   const attemptsEndAt = policy.clock.monotonicMs() + deadlineMs;
-  const marked = await store.setGrant({ ...stored, refreshStartedAt: startedAt }, lease.signal, { refreshToken: stored.refreshToken });
-  if (!marked.ok) return adoptNewer(key, marked);
+  if (marked === undefined) {
+    const written = await store.setGrant({ ...stored, refreshStartedAt: startedAt }, lease.signal, { refreshToken: stored.refreshToken });
+    if (!written.ok) return adoptNewer(key, written);
+  }
 
   const capture: ResponseCapture = {};
   let reachedServer = suspect;

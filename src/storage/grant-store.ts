@@ -16,6 +16,18 @@ import { landed, staleWrite, WRITTEN, type WriteResult } from './fenced-write.ts
 export type { PendingAuthorization } from './pending.ts';
 export type { WriteResult } from './fenced-write.ts';
 
+/** An in-flight marker prepared for the lock's acquisition round trip ({@link GrantStore.prepareMark}). @internal */
+export interface PreparedMark {
+  /** The grant as marked. */
+  grant: Grant;
+  /** Its record (Keyv level). */
+  value: string;
+  /** The raw record it replaces (as the adapter stores it). */
+  expected: string;
+  /** Its raw record. */
+  next: string;
+}
+
 /** Compare-and-set attempts on records whose refresh token still matches the fence but that changed otherwise. */
 const MAX_CAS_ATTEMPTS = 4;
 
@@ -73,7 +85,7 @@ export class GrantStore extends KeyvRecords {
     if (!this.owns(grant)) throw new RecordError('A stored grant belongs to another issuer or client: it is not used');
     this.#rollback.check(grant);
     if (this.codec.isPlaintext?.(stored) === true) this.#plaintext.add(grant);
-    if (this.#cas !== undefined && typeof stored === 'string') this.#seen.remember(key, grant.refreshToken, stored, serialized);
+    if (this.#cas !== undefined && typeof stored === 'string') this.#seen.remember(grant, stored, serialized);
     return grant;
   }
 
@@ -116,7 +128,7 @@ export class GrantStore extends KeyvRecords {
     const ok = await this.run('write', () => this.keyv.set(storeKey, value), signal);
     if (ok === false) throw new StoreError('The store did not acknowledge writing a grant');
     this.#rollback.see(grant);
-    if (this.#cas !== undefined) this.#seen.remember(grant.key, grant.refreshToken, value);
+    if (this.#cas !== undefined) this.#seen.remember(grant, value);
     return WRITTEN;
   }
 
@@ -130,7 +142,7 @@ export class GrantStore extends KeyvRecords {
     const casKey = adapterKey(this.keyv, storeKey);
     const value = this.codec.encode(storeKey, encodeGrant(grant));
     let seen = this.#seen.get(grant.key);
-    if (seen === undefined || seen.refreshToken !== rotatedFrom) {
+    if (seen === undefined || seen.grant.refreshToken !== rotatedFrom) {
       const current = await this.getGrant(grant.key, signal);
       if (landed(current, grant, rotatedFrom)) return WRITTEN;
       if (current?.refreshToken !== rotatedFrom) return staleWrite(current);
@@ -142,7 +154,7 @@ export class GrantStore extends KeyvRecords {
       const expected = seen.serialized ?? await this.#serialize(seen.value);
       const result = await this.run('write', () => compareAndSet(casKey, expected, next), signal);
       if (result.ok) {
-        this.#seen.remember(grant.key, grant.refreshToken, value, next);
+        this.#seen.remember(grant, value, next);
         return WRITTEN;
       }
       const stored = result.current === undefined ? undefined : (await this.keyv.deserialize!(result.current) as { value?: unknown } | undefined)?.value;
@@ -151,6 +163,25 @@ export class GrantStore extends KeyvRecords {
       if (current?.refreshToken !== rotatedFrom || attempt === MAX_CAS_ATTEMPTS) return staleWrite(current);
       seen = this.#seen.get(grant.key)!;
     }
+  }
+
+  /**
+   * With the compare-and-set: the in-flight marker `mark` makes of the grant last seen for `key`
+   * (`undefined`: none), as the raw values a lock reading the record with its lease can compare and
+   * write in the same round trip (`WithLockOptions.premark`). {@link GrantStore.markLanded} once it did.
+   */
+  async prepareMark(key: string, mark: (seen: Grant) => Grant | undefined): Promise<PreparedMark | undefined> {
+    const seen = this.#seen.get(key);
+    if (this.#cas === undefined || seen === undefined) return undefined;
+    const grant = mark(seen.grant);
+    if (grant === undefined) return undefined;
+    const value = this.codec.encode(this.#grantKey(key), encodeGrant(grant));
+    return { grant, value, expected: seen.serialized ?? await this.#serialize(seen.value), next: await this.#serialize(value) };
+  }
+
+  /** The prepared marker was written with the lease: it is the record the next compare-and-set expects. */
+  markLanded(prepared: PreparedMark): void {
+    this.#seen.remember(prepared.grant, prepared.value, prepared.next);
   }
 
   /** The raw value Keyv stores for `value` without a TTL (as `keyv.set` writes it). */

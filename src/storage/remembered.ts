@@ -1,15 +1,18 @@
 /**
  * The compare-and-set memory of a grant store: the raw record (Keyv level) last read or written per
- * grant key and its refresh token, which a fenced write compares against in one round trip.
+ * grant key and the grant it holds, which a fenced write compares against in one round trip.
  * @module
  */
 
 /** Raw records remembered for compare-and-set (the last read or written per key), at most this many. */
 const MAX_REMEMBERED = 1_024;
 
+import type { Grant } from '../grant/grant.ts';
+
 /** A record remembered for compare-and-set. @internal */
 export interface Remembered {
-  refreshToken: string;
+  /** The grant the record holds. */
+  grant: Grant;
   /** The record as Keyv hands it out (after its deserialization). */
   value: string;
   /** The record as the adapter stores it (Keyv's serialization), when known. */
@@ -26,12 +29,13 @@ export class RememberedRecords {
   }
 
   /**
-   * Remembers `value` (holding `refreshToken`) as the record stored for `key`; `serialized`, when
+   * Remembers `value` (holding `grant`) as the record stored for `grant.key`; `serialized`, when
    * known, is exactly what the adapter holds (read with a lease, or just written).
    */
-  remember(key: string, refreshToken: string, value: string, serialized?: string): void {
+  remember(grant: Grant, value: string, serialized?: string): void {
+    const { key } = grant;
     this.#seen.delete(key);
-    this.#seen.set(key, { refreshToken, value, serialized });
+    this.#seen.set(key, { grant, value, serialized });
     if (this.#seen.size > MAX_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);
   }
 

@@ -1,0 +1,78 @@
+/**
+ * The Lua scripts of the Redis lock (renew, release, lease + read + in-flight marker, persist +
+ * release) and how they are sent: `EVAL` once per client, then `EVALSHA`.
+ * @module
+ */
+import { nodeCrypto } from '../util/node-crypto.ts';
+import type { CompareAndSetResult } from '../util/compare-and-set.ts';
+
+/** What running a script needs of a node-redis 5 client. */
+export interface ScriptClient {
+  /** Runs a Lua script. */
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /** Used when present: the script's SHA-1 instead of its text, `EVAL` on `NOSCRIPT`. */
+  evalSha?(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+/** Extends the lease only while `owner` holds it. */
+export const RENEW_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+/**
+ * Takes the lease (SET NX PX) and, when taken, reads the grant record KEYS[2] in the same round trip;
+ * with ARGV[3] and ARGV[4], the record is then set to ARGV[4] if it is exactly ARGV[3] (answers
+ * {1, value, 1}).
+ */
+export const ACQUIRE_AND_READ_SCRIPT = `if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local current = redis.call('GET', KEYS[2])
+if ARGV[4] and current == ARGV[3] then
+  redis.call('SET', KEYS[2], ARGV[4])
+  return {1, current, 1}
+end
+return {1, current, 0}`;
+/**
+ * Sets the record KEYS[2] to ARGV[3] only while it holds ARGV[2] (answers {1}, or {0, current}) and,
+ * when it writes, releases the lease KEYS[1] of owner ARGV[1].
+ */
+export const CAS_AND_RELEASE_SCRIPT = `local current = redis.call('GET', KEYS[2])
+if current ~= ARGV[2] then return {0, current} end
+redis.call('SET', KEYS[2], ARGV[3])
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return {1}`;
+/** Deletes the lease only while `owner` holds it. */
+export const RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/** The SHA-1 of each script, computed on first use. */
+const scriptShas = new Map<string, string>();
+/** The scripts each client has sent with `EVAL` (which caches them on the server). */
+const sentScripts = new WeakMap<ScriptClient, Set<string>>();
+
+/**
+ * Runs a script: the first time on a client by `EVAL` (one round trip, and Redis caches the script),
+ * then by its SHA-1 (`EVALSHA`: the text is not sent again), falling back to `EVAL` on `NOSCRIPT`
+ * (Redis restarted or its script cache flushed).
+ */
+export async function runScript(client: ScriptClient, script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+  let sent = sentScripts.get(client);
+  if (typeof client.evalSha !== 'function' || sent?.has(script) !== true) {
+    const reply = await client.eval(script, options);
+    if (sent === undefined) sentScripts.set(client, sent = new Set());
+    sent.add(script);
+    return reply;
+  }
+  let sha = scriptShas.get(script);
+  if (sha === undefined) {
+    sha = nodeCrypto().createHash('sha1').update(script).digest('hex');
+    scriptShas.set(script, sha);
+  }
+  try {
+    return await client.evalSha(sha, options);
+  } catch (error) {
+    if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+    return client.eval(script, options);
+  }
+}
+
+/** A compare-and-set script's reply, `{1}` or `{0, current}`, as a result. */
+export function casResult(reply: unknown): CompareAndSetResult {
+  const [written, current] = reply as [number, string | null | undefined];
+  return Number(written) === 1 ? { ok: true } : { ok: false, current: typeof current === 'string' ? current : undefined };
+}
