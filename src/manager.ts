@@ -182,20 +182,23 @@ export class TokenManager extends ManagerBase {
     return tokenResult(await this.#entrySlow(key, options));
   }
 
-  async #entrySlow(key: string, options: GetAccessTokenOptions): Promise<CacheEntry> {
-    validateKey(key);
-    assertOpen(this.closing.signal);
-    throwIfAborted(options.signal);
+  #entrySlow(key: string, options: GetAccessTokenOptions): Promise<CacheEntry> {
+    try { // Not `async`: a miss hands out the store read's own promise (no wrapper, no thenable job).
+      validateKey(key);
+      assertOpen(this.closing.signal);
+      throwIfAborted(options.signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const force = options.forceRefresh === true;
     const entry = this.#cache.get(key);
     if (entry !== undefined && !force) {
       entry.used = true;
       const state = tokenState(entry, this.#now());
-      if (state !== 'expired') this.#cache.hits++;
-      if (state === 'fresh') return entry;
-      if (state === 'refresh_ahead') {
-        this.source.refreshInBackground(key, entry);
-        return entry;
+      if (state === 'refresh_ahead') this.source.refreshInBackground(key, entry);
+      if (state !== 'expired') {
+        this.#cache.hits++;
+        return Promise.resolve(entry);
       }
     }
     this.#cache.misses++;
