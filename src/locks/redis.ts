@@ -1,6 +1,8 @@
 /**
  * A lease lock on Redis, for several processes or hosts ({@link createRedisLock}). Import from
- * `offline-tokens/redis`; it needs the `redis` (node-redis 5) package.
+ * `offline-tokens/redis`; it opens its client with the `createClient` `@keyv/redis` re-exports
+ * (`@redis/client`, node-redis 5 without its module bundle: a cold start loads less), and takes any
+ * node-redis 5 client you pass.
  *
  * Why not a lock library: the npm `redlock` package (4.2.0; its 5.x is still a beta) and its
  * maintained fork `@sesamecare-oss/redlock` (1.4.0, peer `ioredis >= 5`) are written for ioredis and
@@ -11,7 +13,7 @@
  * the node-redis client `@keyv/redis` already uses, without a second Redis client library.
  * @module
  */
-import { createClient } from 'redis';
+import { createClient } from '@keyv/redis';
 import { raceSignal } from '../util/abort.ts';
 import { Deadlines } from '../util/deadlines.ts';
 import { ConfigurationError } from '../errors.ts';
