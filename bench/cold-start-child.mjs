@@ -5,14 +5,15 @@
  * start (`performance.now()`, whose origin is the process start) to holding the access token, and the
  * CPU time the process used by then (`process.cpuUsage()`).
  *
- * `node bench/cold-start-child.mjs <sdk|raw> <sqlite|redis> <target> <issuer> <key> <dist>`
- * (`target`: the SQLite file path or the Redis URL; `dist`: the directory of the SDK built to
- * JavaScript, as an application loads it from the package).
+ * `node bench/cold-start-child.mjs <sdk|raw> <sqlite|redis> <target> <issuer> <key> <dist> <raw-dist>`
+ * (`target`: the SQLite file path or the Redis URL; `dist`: the SDK as the package's build emits it,
+ * as an application loads it from the package; `raw-dist`: the SDK built by `tsc`, one file per
+ * module, whose `storage/sqlite.js` the raw SQLite read uses).
  * @module
  */
-const [mode, backend, target, issuer, key, dist] = process.argv.slice(2);
-/** @param {string} path */
-const built = (path) => new URL(path, `file://${dist}/`).href;
+const [mode, backend, target, issuer, key, dist, rawDist] = process.argv.slice(2);
+/** @param {string} path @param {string} [root] */
+const built = (path, root = dist) => new URL(path, `file://${root}/`).href;
 const CLIENT_ID = 'cold-start-client';
 
 /** @type {string} */
@@ -44,7 +45,7 @@ if (mode === 'sdk') {
     const { default: KeyvRedis } = await import('@keyv/redis');
     keyv = new Keyv({ store: new KeyvRedis(target, { namespace: 'offline-tokens' }), namespace: 'offline-tokens', useKeyPrefix: false });
   } else {
-    const { SqliteStore } = await import(built('storage/sqlite.js'));
+    const { SqliteStore } = await import(built('storage/sqlite.js', rawDist));
     keyv = new Keyv({ store: new SqliteStore({ path: target }) });
   }
   const record = JSON.parse(await keyv.get(`grant:${key}`));

@@ -2,11 +2,11 @@
  * The OpenTelemetry observer loaded on first use: `@opentelemetry/api` is imported at the first
  * refresh or consent (their `ready`), or one second after the first cache registers (so a process that
  * only serves stored tokens still reports its cache metrics), never on the way to a cold start's first
- * token.
+ * token. The adapter itself (`otel.ts`, `instruments.ts`) is imported then too: the package's build
+ * makes it a chunk of its own, not part of what a cold start loads.
  * @module
  */
 import type { ObservedAuthorization, ObservedCache, ObservedRefresh, RefreshObserver } from '../refresh/observer.ts';
-import { loadOpenTelemetry } from './otel.ts';
 
 /** How long after the first cache registers the API is loaded when nothing else asked for it. */
 const IDLE_LOAD_DELAY_MS = 1_000;
@@ -33,7 +33,7 @@ export function deferOpenTelemetry(): RefreshObserver {
   let loaded: RefreshObserver | undefined;
   /** Caches registered before the load, each with its unregistration once forwarded. */
   const caches = new Map<ObservedCache, (() => void) | undefined>();
-  const ready = (): Promise<void> => (loading ??= loadOpenTelemetry().then((observer) => {
+  const ready = (): Promise<void> => (loading ??= import('./otel.ts').then((otel) => otel.loadOpenTelemetry()).then((observer) => {
     loaded = observer;
     if (observer !== undefined) for (const cache of caches.keys()) caches.set(cache, observer.observeCache(cache));
   }, () => {}));
