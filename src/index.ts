@@ -32,7 +32,7 @@ export {
   type ErrorJSON,
   type ReauthRequiredErrorJSON,
 } from './errors.ts';
-export { createInProcessLock, type GrantLock, type Lease, type WithLockOptions } from './locks/lock.ts';
+export { createInProcessLock, type CompareAndSetResult, type GrantLock, type Lease, type WithLockOptions } from './locks/lock.ts';
 export { createLeaseLock, type LeaseBackend, type LeaseLockOptions } from './locks/lease.ts';
 export { createSqliteLock, type SqliteLockOptions } from './locks/sqlite.ts';
 export { generateEncryptionKey, type EncryptionOptions } from './grant/encryption.ts';
