@@ -12,5 +12,15 @@
  * const result: CompareAndSetResult = { ok: false, current: undefined }; // nothing stored
  * ```
  */
-export type CompareAndSetResult = { ok: true } | { ok: false; current: string | undefined };
+export type CompareAndSetResult =
+  | {
+      /** Written. */
+      ok: true;
+    }
+  | {
+      /** Not written: the stored value was not the expected one. */
+      ok: false;
+      /** The raw value the store holds instead (`undefined`: none). */
+      current: string | undefined;
+    };
 
