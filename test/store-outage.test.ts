@@ -12,6 +12,9 @@ import { startAuthorizationServer, type AuthorizationServer } from './support/au
 import { connect, createClock, rejection, withManager } from './support/harness.ts';
 import { startRedis, type RedisServer } from './support/servers.ts';
 
+/** Short, so that the frozen write fails fast; long enough for a loaded machine's Redis round trips. */
+const STORE_TIMEOUT_MS = 1_000;
+
 describe('store outage while persisting a rotation', () => {
   let idp: AuthorizationServer;
   let redis: RedisServer;
@@ -26,8 +29,10 @@ describe('store outage while persisting a rotation', () => {
   it('keeps the new refresh token in memory, retries the write, and persists it once Redis is back', { timeout: 60_000 }, async () => {
     const clock = createClock();
     const store = createRedisStore({ url: redis.url });
+    // Connected before the manager's first operation, which must finish within the store timeout.
+    await store.get('warm-up');
     try {
-      const accessToken = await withManager({ idp, clock, options: { store, storeTimeoutMs: 300 } }, async (tokens) => {
+      const accessToken = await withManager({ idp, clock, options: { store, storeTimeoutMs: STORE_TIMEOUT_MS } }, async (tokens) => {
         const failed: Array<TokenManagerEvents['persistFailed']> = [];
         const persisted: Array<TokenManagerEvents['persisted']> = [];
         tokens.on('persistFailed', (event) => failed.push(event));
@@ -60,8 +65,9 @@ describe('store outage while persisting a rotation', () => {
 
       // A restart: a new manager with an empty cache finds the rotated grant in Redis.
       const restartedStore = createRedisStore({ url: redis.url });
+      await restartedStore.get('warm-up');
       try {
-        await withManager({ idp, clock, options: { store: restartedStore, storeTimeoutMs: 300 } }, async (restarted) => {
+        await withManager({ idp, clock, options: { store: restartedStore, storeTimeoutMs: STORE_TIMEOUT_MS } }, async (restarted) => {
           assert.equal(await restarted.getAccessToken('outage'), accessToken);
           clock.advance(3_600_000);
           assert.ok(await restarted.getAccessToken('outage'));
