@@ -42,7 +42,7 @@ export interface FleetMember {
 export interface FleetPool {
   /** `count` members on `config`, each a new manager, in idle processes of the pool or new ones. */
   spawn(config: FleetWorkerConfig, count: number): Promise<FleetMember[]>;
-  /** Kills every process of the pool, busy or idle. */
+  /** Ends every process of the pool: an idle one exits, a busy one (or one that does not exit) is killed. */
   close(): Promise<void>;
 }
 
@@ -85,8 +85,15 @@ export function createFleetPool(): FleetPool {
       }));
     },
     async close() {
-      idle.length = 0;
-      await Promise.all([...all].map((process) => process.kill()));
+      const exiting = new Set(idle.splice(0));
+      await Promise.all([...all].map(async (process) => {
+        if (!exiting.has(process) || !process.alive()) return await process.kill();
+        // An idle worker exits by itself when its parent disconnects (and writes the compile cache).
+        const timer = setTimeout(() => void process.kill(), CLOSE_TIMEOUT_MS);
+        process.child.disconnect();
+        await process.exited;
+        clearTimeout(timer);
+      }));
     },
   };
 }

@@ -15,6 +15,7 @@
  *   a worker started with a config then exits, a pooled one waits for the next `start`.
  * The worker exits by itself when its parent goes away (IPC disconnect).
  */
+import { flushCompileCache } from 'node:module';
 import type Keyv from 'keyv';
 export { spawnFleet, type FleetMember } from './fleet-member.ts';
 import { createTokenManager, type GrantLock, type TokenManager, type TokenManagerOptions } from 'offline-tokens';
@@ -320,6 +321,9 @@ function serve(config: FleetWorkerConfig | undefined): void {
         })();
     }
   });
+  // A worker a test kills exits without writing the compile cache (`NODE_COMPILE_CACHE`): written now,
+  // so that the next workers do not compile (and type-strip) these files again.
+  flushCompileCache();
   if (config === undefined) reply({ type: 'idle' });
   else start(config);
 }
