@@ -5,8 +5,10 @@
  * servers issued. One hit fails the run.
  *
  * Each file runs in its own process (`node --conditions=source --test-reporter=spec FILE`), the known
- * long ones first, `OFFLINE_TOKENS_TEST_CONCURRENCY` at a time (default: cores + 1: most tests wait on
- * servers and timers, not on the CPU; more starves the timing-sensitive ones on a loaded machine). A file's report is printed as one block when it ends; its stderr
+ * long ones first, cores + 1 at a time, and one more (up to 2 × cores + 1) whenever most of a core sat
+ * idle for the last two seconds (`support/schedule.ts`): many files mostly wait on servers, timers and
+ * child processes, and a fixed count either leaves the cores idle or starves the timing-sensitive
+ * tests on a loaded machine. `OFFLINE_TOKENS_TEST_CONCURRENCY=N` runs exactly N at a time. A file's report is printed as one block when it ends; its stderr
  * is passed through at once, prefixed with its name: a line per finished test (`support/progress-reporter.ts`)
  * and the progress lines of long tests (`support/progress.ts`). When
  * nothing was printed for 15 s the runner says which files are still running. The child processes share
@@ -17,11 +19,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { cpuSeconds } from './support/cpu-time.ts';
+import { cpuSeconds, idleCores, machineCpuTicks, type MachineCpuTicks } from './support/cpu-time.ts';
+import { mayStartAnother } from './support/schedule.ts';
 import { ensureServices, ServiceMissingError } from './support/services.ts';
 
-/** Started first, longest first (measured); files not listed follow in name order. */
-const LONG_POLES = ['crash', 'fleet', 'cli', 'lock-contract', 'failures', 'store-contract', 'faults', 'bad-input', 'memory', 'store-outage'];
+/** Started first, longest first (measured wall time); files not listed follow in name order. */
+const LONG_POLES = ['crash', 'fleet-latency', 'fleet-killed', 'cli', 'lock-contract', 'fleet', 'fleet-clock-offset', 'fleet-resources', 'failures',
+  'store-contract', 'faults', 'bad-input', 'memory', 'store-outage'];
 const SILENCE_MS = 15_000;
 const PROGRESS_REPORTER = join(import.meta.dirname, 'support', 'progress-reporter.ts');
 
@@ -48,33 +52,61 @@ writeFileSync(secretsFile, '');
 const files = orderFiles(process.argv.slice(2).length > 0
   ? process.argv.slice(2)
   : readdirSync('test').filter((name) => name.endsWith('.test.ts')).map((name) => join('test', name)));
-const concurrency = Number(process.env.OFFLINE_TOKENS_TEST_CONCURRENCY) || availableParallelism() + 1;
+const cores = availableParallelism();
+const fixedConcurrency = Number(process.env.OFFLINE_TOKENS_TEST_CONCURRENCY) || undefined;
+const limits = { minimum: fixedConcurrency ?? cores + 1, maximum: fixedConcurrency ?? 2 * cores + 1 };
 const env = {
   ...process.env,
   OFFLINE_TOKENS_SECRETS_FILE: secretsFile,
   NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'offline-tokens-compile-cache'),
 };
-print(`${files.length} test files, ${concurrency} at a time\n`);
+print(`${files.length} test files, ${limits.minimum} at a time${limits.maximum > limits.minimum ? `, up to ${limits.maximum} while cores sit idle` : ''}\n`);
 
 const running = new Map<string, { since: number; pid: number; cpu: number }>();
+interface FileResult { file: string; code: number; ms: number; cpu: number; counts: Record<string, number> }
+const results: FileResult[] = [];
+const queue = [...files];
+/** The machine's CPU ticks at the last three heartbeats: the idle cores over the last two seconds. */
+const machine: MachineCpuTicks[] = [];
+let lastStartedAt = 0;
+let mostAtOnce = 0;
+let allDone: () => void = () => {};
+const finished = new Promise<void>((resolve) => (allDone = resolve));
+
+/** Starts the next file if the schedule allows it now; `true` if it did. */
+function startNext(): boolean {
+  const idle = machine.length >= 3 ? idleCores(machine[0]!, machine[machine.length - 1]!, cores) : undefined;
+  if (queue.length === 0 || !mayStartAnother({ ...limits, running: running.size, idleCores: idle, msSinceLastStart: Date.now() - lastStartedAt })) return false;
+  const file = queue.shift()!;
+  lastStartedAt = Date.now();
+  void runFile(file).then((result) => {
+    results.push(result);
+    while (startNext());
+    if (running.size === 0 && queue.length === 0) allDone();
+  });
+  mostAtOnce = Math.max(mostAtOnce, running.size);
+  return true;
+}
+
 const heartbeat = setInterval(() => {
   for (const entry of running.values()) entry.cpu = cpuSeconds(entry.pid) ?? entry.cpu;
+  const ticks = machineCpuTicks();
+  if (ticks !== undefined) machine.push(ticks);
+  if (machine.length > 3) machine.shift();
+  startNext();
   if (Date.now() - lastOutput < SILENCE_MS) return;
   const list = [...running].map(([file, { since }]) => `${basename(file)} ${Math.round((Date.now() - since) / 1000)} s`).join(', ');
   print(`… still running: ${list}\n`);
 }, 1_000);
 
-interface FileResult { file: string; code: number; ms: number; cpu: number; counts: Record<string, number> }
-const results: FileResult[] = [];
-const queue = [...files];
-await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, async () => {
-  for (let file = queue.shift(); file !== undefined; file = queue.shift()) results.push(await runFile(file));
-}));
+while (startNext());
+if (files.length === 0) allDone();
+await finished;
 clearInterval(heartbeat);
 
 const failed = results.filter((result) => result.code !== 0);
 const total = (name: string): number => results.reduce((sum, result) => sum + (result.counts[name] ?? 0), 0);
-print(`\n${results.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s: tests ${total('tests')}, pass ${total('pass')}, fail ${total('fail')}, `
+print(`\n${results.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s (at most ${mostAtOnce} at once): tests ${total('tests')}, pass ${total('pass')}, fail ${total('fail')}, `
   + `cancelled ${total('cancelled')}, skipped ${total('skipped')}, todo ${total('todo')}\n`);
 const longest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 6);
 print(`longest: ${longest.map((result) => `${basename(result.file)} ${(result.ms / 1000).toFixed(1)} s (cpu ${result.cpu.toFixed(1)} s)`).join(', ')}; `
