@@ -28,7 +28,7 @@ const FAULT_MS = 3_000;
 /** The fleet's request timeout in the crash tests: longer than the held request. */
 const REQUEST_TIMEOUT_MS = FAULT_MS + 1_000;
 
-const fleet = useFleetServers();
+const fleet = useFleetServers({ workers: WORKERS });
 
 /** Lease and request timeout of the crash tests, and where token requests go. */
 interface CrashSettings {

@@ -24,7 +24,7 @@ const CALLERS = 50;
 const ROUNDS = 12;
 const RETRYABLE = new Set(['ERR_STORE_UNAVAILABLE', 'ERR_LOCK_UNAVAILABLE', 'ERR_SERVER_UNAVAILABLE']);
 
-const fleet = useFleetServers();
+const fleet = useFleetServers({ workers: WORKERS });
 
 describe(`fleet: ${WORKERS} processes × ${CALLERS} callers, store and lock with a p99 of seconds`, () => {
   for (const name of ['redis', 'postgres'] as const) {

@@ -25,7 +25,7 @@ const WORKERS = 8;
 const CALLERS = 100;
 const ROUNDS = 20;
 
-const fleet = useFleetServers();
+const fleet = useFleetServers({ workers: WORKERS });
 
 async function startFleet(backend: FleetBackend, key: string, now: number): Promise<FleetMember[]> {
   return await fleet.spawn(fleet.fleetConfig({ backend, key, metadata: await fleet.serverMetadata(), now }), WORKERS);

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * const fleet = useFleetServers();
+ * const fleet = useFleetServers({ workers: 8 });
  * it('...', async () => {
  *   const backend = fleet.backendOf('redis');
  *   const host = await fleet.hostManager(backend, () => now);
@@ -71,11 +71,11 @@ export interface FleetServers {
 }
 
 /**
- * Registers this file's `before` (start the authorization server, Redis and PostgreSQL) and `after`
- * (kill the fleet members still running, stop the servers, remove the SQLite directory) hooks.
- * Call it once, at module level.
+ * Registers this file's `before` (start the authorization server, Redis and PostgreSQL, and boot
+ * `workers` pooled worker processes meanwhile) and `after` (end the pool's processes, stop the
+ * servers, remove the SQLite directory) hooks. Call it once, at module level.
  */
-export function useFleetServers(): FleetServers {
+export function useFleetServers({ workers = 0 }: { workers?: number } = {}): FleetServers {
   let idp: AuthorizationServer | undefined;
   let redis: RedisServer | undefined;
   let postgres: PostgresServer | undefined;
@@ -84,7 +84,7 @@ export function useFleetServers(): FleetServers {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'offline-tokens-fleet-'));
-    [idp, redis, postgres] = await Promise.all([startAuthorizationServer(), startRedis(), startPostgres()]);
+    [idp, redis, postgres] = await Promise.all([startAuthorizationServer(), startRedis(), startPostgres(), pool.warm(workers)]);
   });
 
   after(async () => {

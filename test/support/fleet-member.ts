@@ -42,6 +42,8 @@ export interface FleetMember {
 export interface FleetPool {
   /** `count` members on `config`, each a new manager, in idle processes of the pool or new ones. */
   spawn(config: FleetWorkerConfig, count: number): Promise<FleetMember[]>;
+  /** Boots processes until `count` sit idle, so that the first scenario does not pay for their start-up. */
+  warm(count: number): Promise<void>;
   /** Ends every process of the pool: an idle one exits, a busy one (or one that does not exit) is killed. */
   close(): Promise<void>;
 }
@@ -64,15 +66,21 @@ export async function spawnFleet(config: FleetWorkerConfig, count: number): Prom
 export function createFleetPool(): FleetPool {
   const idle: WorkerProcess[] = [];
   const all = new Set<WorkerProcess>();
+  const boot = (): WorkerProcess => {
+    const process = startProcess(undefined);
+    all.add(process);
+    void process.exited.then(() => all.delete(process));
+    return process;
+  };
   return {
+    async warm(count) {
+      const fresh = Array.from({ length: Math.max(0, count - idle.length) }, boot);
+      await allOrKill(fresh, fresh.map((process) => process.next('idle')));
+      idle.push(...fresh);
+    },
     async spawn(config, count) {
       const reused = idle.splice(0, count).filter((process) => process.alive());
-      const fresh = Array.from({ length: count - reused.length }, () => {
-        const process = startProcess(undefined);
-        all.add(process);
-        void process.exited.then(() => all.delete(process));
-        return process;
-      });
+      const fresh = Array.from({ length: count - reused.length }, boot);
       const processes = [...reused, ...fresh];
       await allOrKill(processes, processes.map(async (process) => {
         if (fresh.includes(process)) await process.next('idle');
