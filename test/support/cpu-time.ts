@@ -9,6 +9,27 @@
  */
 import { readFileSync } from 'node:fs';
 
+/**
+ * CPU time of this process's children that have ended and been waited for (with theirs), from
+ * `/proc/self/stat` (`undefined` where there is none). Read when a child has just been waited for, the
+ * increase since the last reading is what that child cost in all — including its own children that
+ * lived to its end, which a sample of the running child never sees.
+ * @example
+ * const before = reapedChildrenCpuSeconds(); child.on('exit', () => reapedChildrenCpuSeconds()! - before!);
+ */
+export function reapedChildrenCpuSeconds(): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/self/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // cutime and cstime: fields 16–17 of the whole line, 13–14 after the name.
+  const ticks = Number(fields[13]) + Number(fields[14]);
+  return Number.isFinite(ticks) ? ticks / TICKS_PER_SECOND : undefined;
+}
+
 /** Clock ticks per second of `/proc` times: 100 on Linux (`getconf CLK_TCK`). */
 const TICKS_PER_SECOND = 100;
 

@@ -73,9 +73,10 @@ export interface FleetServers {
 /**
  * Registers this file's `before` (start the authorization server, Redis and PostgreSQL, and boot
  * `workers` pooled worker processes meanwhile) and `after` (end the pool's processes, stop the
- * servers, remove the SQLite directory) hooks. Call it once, at module level.
+ * servers, remove the SQLite directory) hooks. Call it once, at module level. `postgres: false`
+ * skips PostgreSQL for a file that does not use it.
  */
-export function useFleetServers({ workers = 0 }: { workers?: number } = {}): FleetServers {
+export function useFleetServers({ workers = 0, postgres: withPostgres = true }: { workers?: number; postgres?: boolean } = {}): FleetServers {
   let idp: AuthorizationServer | undefined;
   let redis: RedisServer | undefined;
   let postgres: PostgresServer | undefined;
@@ -84,7 +85,12 @@ export function useFleetServers({ workers = 0 }: { workers?: number } = {}): Fle
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'offline-tokens-fleet-'));
-    [idp, redis, postgres] = await Promise.all([startAuthorizationServer(), startRedis(), startPostgres(), pool.warm(workers)]);
+    [idp, redis, postgres] = await Promise.all([
+      startAuthorizationServer(),
+      startRedis(),
+      withPostgres ? startPostgres() : undefined,
+      pool.warm(workers),
+    ]);
   });
 
   after(async () => {
@@ -94,7 +100,7 @@ export function useFleetServers({ workers = 0 }: { workers?: number } = {}): Fle
   });
 
   const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('The fleet servers are started in `before`: use them inside a test');
+    if (value === undefined) throw new Error('The fleet servers are started in `before` (PostgreSQL unless `postgres: false`): use them inside a test');
     return value;
   };
 
