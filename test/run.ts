@@ -5,10 +5,11 @@
  * servers issued. One hit fails the run.
  *
  * Each file runs in its own process (`node --conditions=source --test-reporter=spec FILE`), the known
- * long ones first, cores + 1 at a time, and one more (up to 2 × cores + 1) whenever most of a core sat
- * idle for the last two seconds (`support/schedule.ts`): many files mostly wait on servers, timers and
- * child processes, and a fixed count either leaves the cores idle or starves the timing-sensitive
- * tests on a loaded machine. `OFFLINE_TOKENS_TEST_CONCURRENCY=N` runs exactly N at a time. A file's report is printed as one block when it ends; its stderr
+ * long ones first, as many at once as their weights allow within cores + 1 (a file that mostly waits on
+ * servers, timers and child processes weighs a half, others 1), and one more (up to 2 × (cores + 1))
+ * whenever most of a core sat idle for the last two seconds (`support/schedule.ts`): a fixed count
+ * either leaves the cores idle while the waiting files wait, or starves the timing-sensitive tests on a
+ * loaded machine. `OFFLINE_TOKENS_TEST_CONCURRENCY=N` runs exactly N at a time. A file's report is printed as one block when it ends; its stderr
  * is passed through at once, prefixed with its name: a line per finished test (`support/progress-reporter.ts`)
  * and the progress lines of long tests (`support/progress.ts`). When
  * nothing was printed for 15 s the runner says which files are still running. The child processes share
@@ -20,7 +21,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { cpuSeconds, idleCores, machineCpuTicks, reapedChildrenCpuSeconds, type MachineCpuTicks } from './support/cpu-time.ts';
-import { mayStartAnother } from './support/schedule.ts';
+import { mayStartAnother, WAITING_FILE_WEIGHT } from './support/schedule.ts';
 import { ensureServices, ServiceMissingError } from './support/services.ts';
 
 /**
@@ -30,6 +31,9 @@ import { ensureServices, ServiceMissingError } from './support/services.ts';
  */
 const LONG_POLES = ['crash', 'fleet-latency-postgres', 'fleet-latency-redis', 'cli', 'lock-contract', 'fleet-killed', 'fleet', 'fleet-clock-offset',
   'fleet-resources', 'failures', 'store-contract', 'faults', 'bad-input', 'memory', 'store-outage'];
+/** Files that mostly wait (CPU a fifth to two fifths of their wall time, measured): they weigh {@link WAITING_FILE_WEIGHT}. */
+const WAITING_FILES = new Set(['fleet-latency-postgres', 'fleet-latency-redis', 'cli', 'lock-contract', 'fleet-killed', 'fleet', 'fleet-clock-offset', 'failures', 'memory']);
+const weightOf = (file: string): number => (WAITING_FILES.has(basename(file, '.test.ts')) ? WAITING_FILE_WEIGHT : 1);
 const SILENCE_MS = 15_000;
 const PROGRESS_REPORTER = join(import.meta.dirname, 'support', 'progress-reporter.ts');
 
@@ -58,15 +62,17 @@ const files = orderFiles(process.argv.slice(2).length > 0
   : readdirSync('test').filter((name) => name.endsWith('.test.ts')).map((name) => join('test', name)));
 const cores = availableParallelism();
 const fixedConcurrency = Number(process.env.OFFLINE_TOKENS_TEST_CONCURRENCY) || undefined;
-const limits = { minimum: fixedConcurrency ?? cores + 1, maximum: fixedConcurrency ?? 2 * cores + 1 };
+const limits = fixedConcurrency === undefined
+  ? { budget: cores + 1, maximum: 2 * (cores + 1), weigh: weightOf }
+  : { budget: fixedConcurrency, maximum: fixedConcurrency, weigh: () => 1 };
 const env = {
   ...process.env,
   OFFLINE_TOKENS_SECRETS_FILE: secretsFile,
   NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'offline-tokens-compile-cache'),
 };
-print(`${files.length} test files, ${limits.minimum} at a time${limits.maximum > limits.minimum ? `, up to ${limits.maximum} while cores sit idle` : ''}\n`);
+print(`${files.length} test files, ${fixedConcurrency === undefined ? `files weighing up to ${limits.budget} at a time (mostly waiting ones ${WAITING_FILE_WEIGHT}, others 1), more while cores sit idle, at most ${limits.maximum}` : `${fixedConcurrency} at a time`}\n`);
 
-const running = new Map<string, { since: number; pid: number; cpu: number }>();
+const running = new Map<string, { since: number; pid: number; cpu: number; weight: number }>();
 interface FileResult { file: string; code: number; ms: number; cpu: number; counts: Record<string, number> }
 const results: FileResult[] = [];
 const queue = [...files];
@@ -82,7 +88,10 @@ const finished = new Promise<void>((resolve) => (allDone = resolve));
 /** Starts the next file if the schedule allows it now; `true` if it did. */
 function startNext(): boolean {
   const idle = machine.length >= 3 ? idleCores(machine[0]!, machine[machine.length - 1]!, cores) : undefined;
-  if (queue.length === 0 || !mayStartAnother({ ...limits, running: running.size, idleCores: idle, msSinceLastStart: Date.now() - lastStartedAt })) return false;
+  if (queue.length === 0) return false;
+  const load = [...running.values()].reduce((sum, entry) => sum + entry.weight, 0);
+  const state = { ...limits, load, weight: limits.weigh(queue[0]!), running: running.size, idleCores: idle, msSinceLastStart: Date.now() - lastStartedAt };
+  if (!mayStartAnother(state)) return false;
   const file = queue.shift()!;
   lastStartedAt = Date.now();
   void runFile(file).then((result) => {
@@ -139,7 +148,7 @@ function runFile(file: string): Promise<FileResult> {
     '--conditions=source', '--test-reporter=spec', '--test-reporter-destination=stdout',
     `--test-reporter=${PROGRESS_REPORTER}`, '--test-reporter-destination=stderr', file,
   ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const entry = { since, pid: child.pid ?? 0, cpu: 0 };
+  const entry = { since, pid: child.pid ?? 0, cpu: 0, weight: limits.weigh(file) };
   running.set(file, entry);
   const report: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => report.push(chunk));
