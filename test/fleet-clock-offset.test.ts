@@ -21,7 +21,7 @@ const WINDOW_MS = 60_000;
 /** How long a test waits for a request to reach (or leave) the proxy. */
 const UNTIL_MS = 30_000;
 
-const fleet = useFleetServers();
+const fleet = useFleetServers({ workers: 2 });
 
 async function spawnOne(fields: FleetFields): Promise<FleetMember> {
   const [member] = await fleet.spawn(fleet.fleetConfig(fields), 1);

@@ -27,7 +27,7 @@ function audience(token: string): unknown {
   return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { aud?: unknown }).aud;
 }
 
-const fleet = useFleetServers();
+const fleet = useFleetServers({ workers: WORKERS });
 
 describe(`fleet: ${WORKERS} processes × 2 resources on one grant`, () => {
   for (const name of ['redis', 'postgres'] as const) {

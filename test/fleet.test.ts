@@ -2,20 +2,20 @@
  * Fleet-safe refresh: many processes (and hosts) share one grant through Redis, PostgreSQL or the
  * SQLite file, against the real authorization server, which rotates the refresh token on every use
  * and revokes the whole grant when a used one comes back. Every count is taken at the server.
+ * Processes killed mid-refresh are in `fleet-killed.test.ts` (a file of its own, so that `npm test`
+ * runs both at once).
  *
  * The fleet is real child processes (test/support/fleet-worker.ts); their clock is set by this
  * process, so "the access token expired" is a message, not a wait.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Keyv from 'keyv';
 import { createTokenManager, ReauthRequiredError, TokenManagerError, type GrantLock, type TokenManager } from 'offline-tokens';
 import { createRedisLock } from 'offline-tokens/redis';
-import { startBufferingProxy } from './support/buffering-proxy.ts';
-import type { TokenEndpointFault } from './support/authorization-server.ts';
-import { until as untilWithin, useFleetServers, type FleetBackendName } from './support/fleet-fixture.ts';
-import { summarize, type FleetBackend, type FleetMember, type RoundResult } from './support/fleet-worker.ts';
+import { until as untilWithin, useFleetServers } from './support/fleet-fixture.ts';
+import { fleetRound } from './support/fleet-round.ts';
+import { summarize, type FleetBackend, type FleetMember } from './support/fleet-worker.ts';
 import { connect, managerOptions, rejection } from './support/harness.ts';
 
 // Tokens are compared with assert.ok, never assert.equal: a failure must not print a token (npm test's leak check).
@@ -24,49 +24,14 @@ const HOUR_MS = 3_600_000;
 const WORKERS = 8;
 const CALLERS = 100;
 const ROUNDS = 20;
-/** Lease of the lock in the crash tests: how long a killed holder blocks the others. */
-const LEASE_TTL_MS = 2_000;
-/** How long the token endpoint holds the killed process's request (longer than the lease). */
-const FAULT_MS = 3_000;
-/** The fleet's request timeout in the crash tests: longer than the held request. */
-const REQUEST_TIMEOUT_MS = FAULT_MS + 1_000;
 
-const fleet = useFleetServers();
+const fleet = useFleetServers({ workers: WORKERS });
 
-/** Lease and request timeout of the crash tests, and where token requests go. */
-interface CrashSettings {
-  leaseTtlMs: number;
-  requestTimeoutMs: number;
-  tokenEndpointVia?: string;
+async function startFleet(backend: FleetBackend, key: string, now: number): Promise<FleetMember[]> {
+  return await fleet.spawn(fleet.fleetConfig({ backend, key, metadata: await fleet.serverMetadata(), now }), WORKERS);
 }
 
-const crashSettings: CrashSettings = { leaseTtlMs: LEASE_TTL_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS };
-
-async function startFleet(backend: FleetBackend, key: string, now: number, settings?: CrashSettings): Promise<FleetMember[]> {
-  return await fleet.spawn(fleet.fleetConfig({ backend, key, metadata: await fleet.serverMetadata(), now, ...settings }), WORKERS);
-}
-
-/** What all the callers of one round saw, across the fleet. */
-interface FleetRound {
-  tokens: Set<string>;
-  errors: string[];
-  reasons: Set<string>;
-  latenciesMs: number[];
-  refreshes: Array<NonNullable<RoundResult['refresh']>>;
-}
-
-async function fleetRound(members: readonly FleetMember[], now: number): Promise<FleetRound> {
-  const results = await Promise.all(members.map((member) => member.round(now, CALLERS)));
-  return {
-    tokens: new Set(results.flatMap((result) => result.tokens)),
-    errors: results.flatMap((result) => result.errors),
-    reasons: new Set(results.flatMap((result) => result.reasons)),
-    latenciesMs: results.flatMap((result) => result.latenciesMs),
-    refreshes: results.flatMap((result) => (result.refresh === undefined ? [] : [result.refresh])),
-  };
-}
-
-/** How long a test waits for a request to reach the server or the proxy. */
+/** How long a test waits for a request to reach the server. */
 const UNTIL_MS = 20_000;
 
 const until = (condition: () => boolean, what: string): Promise<void> => untilWithin(condition, what, UNTIL_MS);
@@ -91,7 +56,7 @@ describe(`fleet: ${WORKERS} processes × ${CALLERS} callers share one grant`, ()
         const refreshMs: number[] = [];
         for (let round = 1; round <= ROUNDS; round++) {
           now += HOUR_MS; // past the 3600 s access token's expiry, for every process at once
-          const result = await fleetRound(members, now);
+          const result = await fleetRound(members, now, CALLERS);
           assert.deepEqual(result.errors, [], `round ${round}: no caller failed`);
           assert.equal(result.tokens.size, 1, `round ${round}: all ${WORKERS * CALLERS} callers got the same token`);
           const [token] = result.tokens as Set<string>;
@@ -127,115 +92,6 @@ describe(`fleet: ${WORKERS} processes × ${CALLERS} callers share one grant`, ()
   }
 });
 
-describe('fleet: a process killed with SIGKILL while it holds the lock mid-refresh', () => {
-  const cases: Array<[FleetBackendName, TokenEndpointFault['kind']]> = [
-    ['redis', 'delay'],
-    ['redis', 'slow-response'],
-    ['sqlite-file', 'delay'],
-    ['sqlite-file', 'slow-response'],
-  ];
-  for (const [name, kind] of cases) {
-    // `delay` holds the request before the server reads it; the test server (Node's http) drops a
-    // request whose client went away, so it is never processed. `slow-response` processes it at once
-    // and holds the answer, which dies with the process.
-    const outcome = kind === 'delay'
-      ? 'request never processed: the others refresh after the lease ran out'
-      : 'server rotated, response lost with the process: the others end with rotation_lost';
-    it(`${name}, ${kind}: ${outcome}; no refresh token presented twice`, { timeout: 60_000 }, async () => {
-      const { idp } = fleet;
-      const key = `killed-${name}-${kind}`;
-      const backend = fleet.backendOf(name, { key });
-      let now = Date.now();
-      const host = await fleet.hostManager(backend, () => now, LEASE_TTL_MS);
-      let members: FleetMember[] = [];
-      try {
-        await connect(host.tokens, idp, key);
-        members = await startFleet(backend, key, now, crashSettings);
-        const [victim, ...others] = members as [FleetMember, ...FleetMember[]];
-        idp.resetCounters();
-
-        now += HOUR_MS;
-        idp.faults.push(kind === 'delay' ? { kind: 'delay', ms: FAULT_MS } : { kind: 'slow-response', ms: FAULT_MS });
-        const doomed = victim.round(now, CALLERS).then(() => 'answered', () => 'killed');
-        // The victim holds the lock and its refresh request is at the server (held, or processed and its answer held).
-        if (kind === 'delay') await until(() => idp.faults.length === 0, 'the refresh request to reach the token endpoint');
-        else await until(() => idp.counters.refreshSuccesses === 1, 'the server to rotate');
-        const faultStartedAt = Date.now();
-        await victim.kill();
-        assert.equal(await doomed, 'killed');
-
-        const result = await fleetRound(others, now);
-        if (kind === 'delay') {
-          assert.deepEqual(result.errors, [], 'every remaining caller got a token');
-          assert.equal(result.tokens.size, 1);
-          assert.equal(idp.counters.refreshSuccesses, 1);
-          assert.ok(idp.counters.introspections >= 1, 'the in-flight marker left by the dead process was checked at the server');
-          // Until the held request has been let through (or dropped), the server could still see it twice.
-          await sleep(Math.max(0, faultStartedAt + FAULT_MS + 500 - Date.now()));
-          assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
-          assert.deepEqual(idp.counters.refreshErrors, {});
-
-          now += HOUR_MS;
-          const next = await fleetRound(others, now);
-          assert.deepEqual(next.errors, [], 'the grant is alive');
-          assert.equal(next.tokens.size, 1);
-          assert.equal(idp.counters.refreshSuccesses, 2);
-        } else {
-          assert.equal(result.tokens.size, 0);
-          assert.equal(result.errors.length, others.length * CALLERS);
-          assert.deepEqual(new Set(result.errors), new Set(['ERR_REAUTH_REQUIRED']));
-          assert.deepEqual(result.reasons, new Set(['rotation_lost']));
-          assert.ok(idp.counters.introspections >= 1, 'the loss was confirmed at the server');
-          assert.equal(idp.counters.refreshRequests, 1, 'the rotated-away refresh token was not sent again');
-          assert.equal((await host.tokens.getGrant(key))?.reauthReason, 'rotation_lost');
-        }
-        assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
-      } finally {
-        await fleet.stop(members);
-        await host.close();
-      }
-    });
-  }
-});
-
-describe('fleet: a process killed mid-refresh, its request processed by the server after the lease ran out', () => {
-  // The process that takes over finds the dead one's in-flight marker. Introspecting at once would say
-  // "active" (the server has not processed the held request yet) and the same refresh token would go
-  // out again; the SDK waits one request timeout from the marker before asking.
-  it('redis: the others do not present the same refresh token again', { timeout: 60_000 }, async () => {
-    const { idp } = fleet;
-    const key = 'killed-processed-late';
-    const backend = fleet.backendOf('redis', { key });
-    const proxy = await startBufferingProxy(idp.issuer);
-    let now = Date.now();
-    const host = await fleet.hostManager(backend, () => now, LEASE_TTL_MS);
-    let members: FleetMember[] = [];
-    try {
-      await connect(host.tokens, idp, key);
-      members = await startFleet(backend, key, now, { ...crashSettings, tokenEndpointVia: proxy.url });
-      const [victim, ...others] = members as [FleetMember, ...FleetMember[]];
-      idp.resetCounters();
-
-      now += HOUR_MS;
-      proxy.holdMs.push(FAULT_MS);
-      const doomed = victim.round(now, CALLERS).then(() => 'answered', () => 'killed');
-      await until(() => proxy.received === 1, 'the refresh request to reach the proxy');
-      await victim.kill();
-      assert.equal(await doomed, 'killed');
-
-      const result = await fleetRound(others, now);
-      await until(() => proxy.forwarded === proxy.received, 'the held request to be processed');
-      console.log(`processed late: remaining callers got ${result.tokens.size} token(s), errors ${[...new Set(result.errors)].join(',') || 'none'} ${[...result.reasons].join(',')}; `
-        + `server saw ${idp.counters.refreshRequests} refresh requests, ${idp.counters.reusedRefreshTokens} reused, errors ${JSON.stringify(idp.counters.refreshErrors)}`);
-      assert.equal(idp.counters.reusedRefreshTokens, 0, 'no refresh token presented twice');
-    } finally {
-      await fleet.stop(members);
-      await host.close();
-      await proxy.close();
-    }
-  });
-});
-
 describe('fleet: server latency twice the lease while the holder keeps renewing it', () => {
   // Before: the holder abandoned its request at lease-minus-margin, cleared nothing it could trust,
   // and the other process presented the same refresh token; the server revoked the grant.
@@ -255,7 +111,7 @@ describe('fleet: server latency twice the lease while the holder keeps renewing 
 
         now += HOUR_MS;
         idp.faults.push({ kind: 'slow-response', ms: 2 * SHORT_LEASE_MS });
-        const result = await fleetRound(members, now);
+        const result = await fleetRound(members, now, CALLERS);
         assert.deepEqual(result.errors, [], 'every caller of both processes got a token');
         assert.equal(result.tokens.size, 1, 'one token across the fleet');
         assert.equal(result.refreshes.length, 1, 'one process refreshed, the other adopted');
@@ -263,7 +119,7 @@ describe('fleet: server latency twice the lease while the holder keeps renewing 
         assert.equal(idp.counters.reusedRefreshTokens, 0);
 
         now += HOUR_MS;
-        const next = await fleetRound(members, now);
+        const next = await fleetRound(members, now, CALLERS);
         assert.deepEqual(next.errors, [], 'the grant is alive');
         assert.equal(next.tokens.size, 1);
         assert.equal(idp.counters.refreshSuccesses, 2);

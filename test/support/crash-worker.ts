@@ -6,6 +6,7 @@
  * once its modules are loaded it sends `{ type: 'booted' }` and waits, touching neither the store nor the
  * lock; on the parent's `'go'` it builds its manager, sends `{ type: 'ready' }` and refreshes until killed.
  */
+import { flushCompileCache } from 'node:module';
 import Keyv from 'keyv';
 import { createSqliteLock, createTokenManager, SqliteStore, type TokenManagerOptions } from 'offline-tokens';
 
@@ -14,6 +15,10 @@ const config = JSON.parse(process.argv[2]!) as { options: TokenManagerOptions; s
 // falls on the refresh itself, not on module loading, even on a loaded machine.
 await import('openid-client');
 await fetch(config.options.issuer).then((response) => response.arrayBuffer(), () => undefined);
+// Every worker dies by SIGKILL, so none would ever write the compile cache (`NODE_COMPILE_CACHE`, set by
+// `npm test`) at exit: this file would be compiled again by every worker, and its type stripping would
+// load the TypeScript stripper (~150 ms of CPU per worker). The first worker writes it here.
+flushCompileCache();
 await new Promise<void>((resolve) => {
   process.once('message', () => resolve());
   process.send!({ type: 'booted' });

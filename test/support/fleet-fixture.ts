@@ -1,11 +1,12 @@
 /**
  * The fleet tests' shared fixture: the real authorization server, Redis and PostgreSQL started once
- * per test file, the fleet members it spawned killed at the end, and the small builders every fleet
- * test needs (a backend by name, a manager in this process on it, a worker config).
+ * per test file, a pool of fleet worker processes reused across its scenarios (killed at the end),
+ * and the small builders every fleet test needs (a backend by name, a manager in this process on it,
+ * a worker config).
  *
  * @example
  * ```ts
- * const fleet = useFleetServers();
+ * const fleet = useFleetServers({ workers: 8 });
  * it('...', async () => {
  *   const backend = fleet.backendOf('redis');
  *   const host = await fleet.hostManager(backend, () => now);
@@ -25,7 +26,8 @@ import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTokenManager, type TokenManager } from 'offline-tokens';
 import { startAuthorizationServer, type AuthorizationServer } from './authorization-server.ts';
-import { openBackend, spawnFleet, type FleetBackend, type FleetMember, type FleetWorkerConfig } from './fleet-worker.ts';
+import { createFleetPool, type FleetMember } from './fleet-member.ts';
+import { openBackend, type FleetBackend, type FleetWorkerConfig } from './fleet-worker.ts';
 import { managerOptions, TEST_NAMESPACE } from './harness.ts';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './servers.ts';
 
@@ -58,37 +60,47 @@ export interface FleetServers {
   fleetConfig(fields: FleetFields): FleetWorkerConfig;
   /** The server's discovery document: workers given it as `metadata` run with `discovery: false`. */
   serverMetadata(): Promise<Record<string, unknown>>;
-  /** Spawns `count` workers on `config`; any still running in `after` are killed. */
+  /**
+   * `count` workers on `config`, each a new manager (new connections, empty cache, its own clock) in
+   * a worker process of this file's pool: booted once, reused by the next scenarios once closed, a
+   * killed one replaced (`fleet-member.ts`). The pool's processes are killed in `after`.
+   */
   spawn(config: FleetWorkerConfig, count: number): Promise<FleetMember[]>;
-  /** Closes `members` (each ends its manager and exits). */
+  /** Closes `members` (each ends its manager; its process goes back to the pool). */
   stop(members: readonly FleetMember[]): Promise<void>;
 }
 
 /**
- * Registers this file's `before` (start the authorization server, Redis and PostgreSQL) and `after`
- * (kill the fleet members still running, stop the servers, remove the SQLite directory) hooks.
- * Call it once, at module level.
+ * Registers this file's `before` (start the authorization server, Redis and PostgreSQL, and boot
+ * `workers` pooled worker processes meanwhile) and `after` (end the pool's processes, stop the
+ * servers, remove the SQLite directory) hooks. Call it once, at module level. `postgres: false`
+ * skips PostgreSQL for a file that does not use it.
  */
-export function useFleetServers(): FleetServers {
+export function useFleetServers({ workers = 0, postgres: withPostgres = true }: { workers?: number; postgres?: boolean } = {}): FleetServers {
   let idp: AuthorizationServer | undefined;
   let redis: RedisServer | undefined;
   let postgres: PostgresServer | undefined;
   let dir: string | undefined;
-  const spawned = new Set<FleetMember>();
+  const pool = createFleetPool();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'offline-tokens-fleet-'));
-    [idp, redis, postgres] = await Promise.all([startAuthorizationServer(), startRedis(), startPostgres()]);
+    [idp, redis, postgres] = await Promise.all([
+      startAuthorizationServer(),
+      startRedis(),
+      withPostgres ? startPostgres() : undefined,
+      pool.warm(workers),
+    ]);
   });
 
   after(async () => {
-    await Promise.all([...spawned].map((member) => member.kill()));
+    await pool.close();
     await Promise.all([idp?.close(), redis?.stop(), postgres?.stop()]);
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
   const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('The fleet servers are started in `before`: use them inside a test');
+    if (value === undefined) throw new Error('The fleet servers are started in `before` (PostgreSQL unless `postgres: false`): use them inside a test');
     return value;
   };
 
@@ -132,17 +144,10 @@ export function useFleetServers(): FleetServers {
       return await response.json() as Record<string, unknown>;
     },
 
-    async spawn(config, count) {
-      const members = await spawnFleet(config, count);
-      for (const member of members) spawned.add(member);
-      return members;
-    },
+    spawn: (config, count) => pool.spawn(config, count),
 
     async stop(members) {
-      await Promise.all(members.map(async (member) => {
-        await member.close();
-        spawned.delete(member);
-      }));
+      await Promise.all(members.map((member) => member.close()));
     },
   };
   return servers;

@@ -1,19 +1,23 @@
 /**
  * One process of a simulated fleet: a token manager on a shared backend (Redis, PostgreSQL or the
- * SQLite file), driven by its parent over IPC with a clock the parent sets.
+ * SQLite file), driven by its parent over IPC with a clock the parent sets. The parent side is
+ * `fleet-member.ts` ({@link spawnFleet}, and the pool the fleet tests reuse across scenarios).
  *
  * Run as a child: `spawn(process.execPath, ['--conditions=source', fleetWorkerPath, JSON.stringify(config)],
- * { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })`, or use {@link spawnFleet}. Protocol:
+ * { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })` for a worker that serves one config and exits when
+ * closed, or without the config argument for a pooled worker. Protocol:
+ * - pooled: worker → parent `{ type: 'idle' }` once booted; parent → worker `{ type: 'start', config }`;
  * - worker → parent `{ type: 'ready' }` once the manager is created (discovery done);
  * - parent → worker `{ type: 'round', now, callers }`: sets the clock to `now`, fires `callers`
  *   concurrent `getAccessToken(key)` (with `resources`: caller i asks for `resources[i % n]`) and
  *   answers {@link RoundResult} (`type: 'done'`);
- * - parent → worker `{ type: 'close' }`: closes the manager and the backend, answers `{ type: 'closed' }`, exits.
+ * - parent → worker `{ type: 'close' }`: closes the manager and the backend, answers `{ type: 'closed' }`;
+ *   a worker started with a config then exits, a pooled one waits for the next `start`.
  * The worker exits by itself when its parent goes away (IPC disconnect).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { flushCompileCache } from 'node:module';
 import type Keyv from 'keyv';
+export { spawnFleet, type FleetMember } from './fleet-member.ts';
 import { createTokenManager, type GrantLock, type TokenManager, type TokenManagerOptions } from 'offline-tokens';
 
 /** Where the fleet keeps its grants and locks. */
@@ -63,6 +67,7 @@ export interface FleetWorkerConfig {
 
 /** parent → worker. */
 export type FleetCommand =
+  | { type: 'start'; config: FleetWorkerConfig }
   | { type: 'round'; now: number; callers: number; resources?: string[] }
   | { type: 'close' };
 
@@ -93,7 +98,7 @@ export interface RoundResult {
 }
 
 /** worker → parent. */
-export type FleetReply = { type: 'ready' } | RoundResult | { type: 'closed' } | { type: 'error'; message: string };
+export type FleetReply = { type: 'idle' } | { type: 'ready' } | RoundResult | { type: 'closed' } | { type: 'error'; message: string };
 
 /** What a manager needs from a backend, and how to release it. */
 export interface OpenedBackend {
@@ -151,90 +156,6 @@ export function summarize(values: readonly number[]): [number, number, number] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parent side
-
-/** A running worker. */
-export interface FleetMember {
-  readonly child: ChildProcess;
-  /** Runs a round; rejects if the worker dies first. */
-  round(now: number, callers: number, resources?: string[]): Promise<RoundResult>;
-  /** SIGKILL, resolved once the process is gone. */
-  kill(): Promise<void>;
-  /** Closes the manager and lets the process exit (kills it if it does not answer). */
-  close(): Promise<void>;
-}
-
-export const fleetWorkerPath = join(import.meta.dirname, 'fleet-worker.ts');
-
-/** Spawns `count` workers with `config` and resolves once all are ready. */
-export async function spawnFleet(config: FleetWorkerConfig, count: number): Promise<FleetMember[]> {
-  const members = Array.from({ length: count }, () => spawnMember(config));
-  const ready = await Promise.allSettled(members.map((member) => member.ready));
-  const failed = ready.find((result) => result.status === 'rejected');
-  if (failed !== undefined) {
-    await Promise.all(members.map((member) => member.kill()));
-    throw failed.reason;
-  }
-  return members;
-}
-
-function spawnMember(config: FleetWorkerConfig): FleetMember & { ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--conditions=source', fleetWorkerPath, JSON.stringify(config)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let waiting: { resolve: (reply: FleetReply) => void; reject: (error: Error) => void } | undefined;
-  const next = (): Promise<FleetReply> => new Promise((resolve, reject) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      reject(new Error(`fleet worker ${child.pid} is gone`));
-      return;
-    }
-    waiting = { resolve, reject };
-  });
-  child.on('message', (reply: FleetReply) => {
-    const current = waiting;
-    waiting = undefined;
-    if (reply.type === 'error') current?.reject(new Error(`fleet worker ${child.pid}: ${reply.message}`));
-    else current?.resolve(reply);
-  });
-  child.once('exit', (code, signal) => {
-    waiting?.reject(new Error(`fleet worker ${child.pid} exited (${signal ?? code})`));
-    waiting = undefined;
-  });
-  const ready = next().then(() => undefined);
-  const send = (command: FleetCommand): void => {
-    child.send(command);
-  };
-  return {
-    child,
-    ready,
-    async round(now, callers, resources) {
-      const reply = next();
-      send({ type: 'round', now, callers, ...(resources === undefined ? {} : { resources }) });
-      const result = await reply;
-      if (result.type !== 'done') throw new Error(`fleet worker ${child.pid} answered ${result.type} to a round`);
-      return result;
-    },
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-    async close() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      try {
-        const reply = next().catch(() => undefined);
-        send({ type: 'close' });
-        await reply;
-        await exited;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Child side
 
 /** What one caller got. */
@@ -256,7 +177,14 @@ interface RefreshTiming {
 /** The composition root's hook for a lock that reads the grant with the lease (`src/locks/lease.ts`). */
 const WITH_PREFETCH = Symbol.for('offline-tokens.lock.withPrefetch');
 
-async function main(config: FleetWorkerConfig): Promise<void> {
+/** One scenario's manager in this process. */
+interface Scenario {
+  round(command: Extract<FleetCommand, { type: 'round' }>): Promise<RoundResult>;
+  close(): Promise<void>;
+}
+
+/** A new manager on new store and lock connections, with its own clock and an empty cache. */
+async function startScenario(config: FleetWorkerConfig): Promise<Scenario> {
   let nowMs = config.now;
   let setAt = performance.now();
   const clock = config.clockRuns === true
@@ -314,25 +242,6 @@ async function main(config: FleetWorkerConfig): Promise<void> {
     if (timing !== undefined && key === config.key) timing.totalMs = performance.now() - timing.startedAt;
   });
 
-  const reply = (message: FleetReply): void => {
-    process.send?.(message);
-  };
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', (command: FleetCommand) => {
-    if (command.type === 'close') {
-      void (async () => {
-        await tokens.close().catch(() => {});
-        await backend.close();
-        reply({ type: 'closed' });
-        process.disconnect();
-      })();
-      return;
-    }
-    nowMs = command.now;
-    setAt = performance.now();
-    void round(command.callers, command.resources).then(reply, (error: unknown) => reply({ type: 'error', message: String(error) }));
-  });
-
   async function round(callers: number, resources: string[] | undefined): Promise<RoundResult> {
     const current: RefreshTiming = { startedAt: performance.now() };
     timing = current;
@@ -366,15 +275,60 @@ async function main(config: FleetWorkerConfig): Promise<void> {
     return result;
   }
 
-  reply({ type: 'ready' });
+  return {
+    round(command) {
+      nowMs = command.now;
+      setAt = performance.now();
+      return round(command.callers, command.resources);
+    },
+    async close() {
+      await tokens.close().catch(() => {});
+      await backend.close();
+    },
+  };
+}
+
+/**
+ * Serves the parent's commands: one scenario when started with `config` (then exits on `close`),
+ * else scenario after scenario, each begun by a `start`.
+ */
+function serve(config: FleetWorkerConfig | undefined): void {
+  const reply = (message: FleetReply): void => {
+    process.send?.(message);
+  };
+  const failed = (error: unknown): void => reply({ type: 'error', message: error instanceof Error ? error.stack ?? error.message : String(error) });
+  let scenario: Promise<Scenario> | undefined;
+  const start = (next: FleetWorkerConfig): void => {
+    scenario = startScenario(next);
+    scenario.then(() => reply({ type: 'ready' }), failed);
+  };
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (command: FleetCommand) => {
+    switch (command.type) {
+      case 'start':
+        start(command.config);
+        return;
+      case 'round':
+        void (async () => (await scenario!).round(command))().then(reply, failed);
+        return;
+      case 'close':
+        void (async () => {
+          const closing = scenario;
+          scenario = undefined;
+          await (await closing?.catch(() => undefined))?.close();
+          reply({ type: 'closed' });
+          if (config !== undefined) process.disconnect();
+        })();
+    }
+  });
+  // A worker a test kills exits without writing the compile cache (`NODE_COMPILE_CACHE`): written now,
+  // so that the next workers do not compile (and type-strip) these files again.
+  flushCompileCache();
+  if (config === undefined) reply({ type: 'idle' });
+  else start(config);
 }
 
 if (import.meta.main) {
-  try {
-    await main(JSON.parse(process.argv[2]!) as FleetWorkerConfig);
-  } catch (error) {
-    const message: FleetReply = { type: 'error', message: error instanceof Error ? error.stack ?? error.message : String(error) };
-    if (process.send === undefined) throw error;
-    process.send(message, () => process.exit(1));
-  }
+  const config = process.argv[2];
+  serve(config === undefined ? undefined : JSON.parse(config) as FleetWorkerConfig);
 }

@@ -1,4 +1,5 @@
 /**
+ * The store-latency fleet scenario (`fleet-latency-redis.test.ts`, `fleet-latency-postgres.test.ts`).
  * Fleet under a store with a long tail: 8 processes × callers share one grant while their store and
  * lock backend (real redis-server, real PostgreSQL) answer through a TCP proxy that holds ~2 % of the
  * chunks for 1.5–3 s (everything behind a held chunk waits too), so the p99 of the store's latency
@@ -11,10 +12,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { useFleetServers } from './support/fleet-fixture.ts';
-import { summarize, type FleetMember } from './support/fleet-worker.ts';
-import { connect } from './support/harness.ts';
-import { startLatencyProxy, type LatencyProxy } from './support/latency-proxy.ts';
+import { useFleetServers } from './fleet-fixture.ts';
+import { summarize, type FleetMember } from './fleet-worker.ts';
+import { connect } from './harness.ts';
+import { startLatencyProxy, type LatencyProxy } from './latency-proxy.ts';
 
 // Tokens are compared with assert.ok, never assert.equal: a failure must not print a token (npm test's leak check).
 
@@ -24,14 +25,19 @@ const CALLERS = 50;
 const ROUNDS = 12;
 const RETRYABLE = new Set(['ERR_STORE_UNAVAILABLE', 'ERR_LOCK_UNAVAILABLE', 'ERR_SERVER_UNAVAILABLE']);
 
-const fleet = useFleetServers();
+/**
+ * Registers the fleet servers and the test for one backend; its file runs it at module level. One
+ * file per backend, so that `npm test` runs both at once: each is rounds of seconds-long waits.
+ */
+export function describeFleetUnderStoreLatency(name: 'redis' | 'postgres'): void {
+  const fleet = useFleetServers({ workers: WORKERS, postgres: name === 'postgres' });
 
-describe(`fleet: ${WORKERS} processes × ${CALLERS} callers, store and lock with a p99 of seconds`, () => {
-  for (const name of ['redis', 'postgres'] as const) {
+  describe(`fleet: ${WORKERS} processes × ${CALLERS} callers, store and lock with a p99 of seconds`, () => {
     it(`${name}: at most one refresh request per expiry, no reuse, only retryable errors, grant alive`, { timeout: 600_000 }, async () => {
       const key = `latency-${name}`;
-      const { idp, redis, postgres } = fleet;
-      const direct = fleet.backendOf(name, { port: name === 'redis' ? redis.port : postgres.port });
+      const { idp } = fleet;
+      const port = name === 'redis' ? fleet.redis.port : fleet.postgres.port;
+      const direct = fleet.backendOf(name, { port });
       let proxy: LatencyProxy | undefined;
       let now = Date.now();
       // The host that consents and checks at the end talks to the store directly.
@@ -40,7 +46,7 @@ describe(`fleet: ${WORKERS} processes × ${CALLERS} callers, store and lock with
       try {
         await connect(host.tokens, idp, key);
         let previous = await host.tokens.getAccessToken(key);
-        proxy = await startLatencyProxy(name === 'redis' ? redis.port : postgres.port, {
+        proxy = await startLatencyProxy(port, {
           probability: 0.02,
           minDelayMs: 1_500,
           maxDelayMs: 3_000,
@@ -109,5 +115,5 @@ describe(`fleet: ${WORKERS} processes × ${CALLERS} callers, store and lock with
         await proxy?.close();
       }
     });
-  }
-});
+  });
+}
