@@ -40,7 +40,9 @@ describe('crash at any point', () => {
     const options = { ...managerOptions(idp, 'post', { requestTimeoutMs: 2_000 }), store: undefined };
     const store = new Keyv({ store: new SqliteStore({ path: sqlitePath }) });
     const lock = createSqliteLock({ database: sqlitePath, leaseTtlMs: 1_000 });
-    const tokens = await createTokenManager({ ...options, store, lock });
+    // Consents (the first, and again after a lost rotation) with the default request timeout: a code
+    // exchange on a loaded machine can take longer than the refreshers' 2 s.
+    const tokens = await createTokenManager({ ...managerOptions(idp, 'post'), store, lock });
     // The killed workers run without discovery (the metadata given), the checking manager with it.
     const metadata = await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
     const workerOptions = { ...options, discovery: false as const, metadata };
