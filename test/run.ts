@@ -30,7 +30,7 @@ import { ensureServices, ServiceMissingError } from './support/services.ts';
  * its killed-holder scenarios need Redis to answer within its command timeout.
  */
 const LONG_POLES = ['crash', 'fleet-latency-postgres', 'fleet-latency-redis', 'cli', 'lock-contract', 'fleet-killed', 'fleet', 'fleet-clock-offset',
-  'fleet-resources', 'failures', 'store-contract', 'faults', 'bad-input', 'memory', 'store-outage'];
+  'fleet-resources', 'failures', 'store-contract', 'final-write', 'faults', 'bad-input', 'memory', 'store-outage'];
 /** Files that mostly wait (CPU a fifth to two fifths of their wall time, measured): they weigh {@link WAITING_FILE_WEIGHT}. */
 // `fleet-killed` waits most of its time too, but weighs 1: its killed-holder scenarios are the most
 // sensitive to a starved Redis (lock commands past their timeout), so fewer files run beside it.
