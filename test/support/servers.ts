@@ -75,7 +75,9 @@ export async function startRedis(): Promise<RedisServer> {
     };
     cleanups.add(kill);
     try {
-      await waitUntil(() => redisPing(port), () => child.exitCode !== null, 10_000);
+      // Ready when the server on the port is this child: two files starting servers at once can be
+      // handed the same free port, and the other file's Redis (which it may freeze) must not pass for ours.
+      await waitUntil(async () => (await redisPid(port)) === child.pid, () => child.exitCode !== null, 10_000);
     } catch (error) {
       cleanups.delete(kill);
       await stopChild(child);
@@ -202,20 +204,23 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-function redisPing(port: number): Promise<boolean> {
+/** The process id of the Redis answering on `port` (`INFO server`), or `undefined`. */
+function redisPid(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
-    const done = (ok: boolean): void => {
+    const done = (pid: number | undefined): void => {
       socket.destroy();
-      resolve(ok);
+      resolve(pid);
     };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.setTimeout(1_000, () => done(undefined));
+    socket.once('error', () => done(undefined));
+    socket.once('connect', () => socket.write('INFO server\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      if (reply.startsWith('-')) return done(undefined); // e.g. still loading
+      const match = /process_id:(\d+)\r\n/.exec(reply);
+      if (match !== null) done(Number(match[1]));
     });
   });
 }
