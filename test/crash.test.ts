@@ -20,7 +20,7 @@ import { connect, managerOptions, grantKey } from './support/harness.ts';
 import { throttledProgress } from './support/progress.ts';
 
 const ITERATIONS = 200;
-const LANES = 4;
+const LANES = 8;
 
 describe('crash at any point', () => {
   let idp: AuthorizationServer;

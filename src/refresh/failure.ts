@@ -96,10 +96,13 @@ export async function refuseResponse(ctx: RefreshContext, oauth: OAuthClient, st
 /**
  * Writes the result of a rotation from `rotatedFrom`, fenced on it, releasing the lease in the same
  * round trip when it can (`lease.writeAndRelease`); a store failure becomes {@link PersistFailed}.
+ * Not stopped by a lease lost meanwhile (a late renewal on a starved process): the server already
+ * rotated, the fence keeps the write from replacing anything newer, and a stored copy beats the only
+ * one in this process's memory. The store's operation timeout bounds it.
  */
 export async function persist(ctx: RefreshContext, grant: Grant, rotatedFrom: string, lease: Lease): Promise<WriteResult> {
   try {
-    return await ctx.store.setGrant(grant, lease.signal, { refreshToken: rotatedFrom, writeAndRelease: lease.writeAndRelease });
+    return await ctx.store.setGrant(grant, undefined, { refreshToken: rotatedFrom, writeAndRelease: lease.writeAndRelease });
   } catch (error) {
     throw new PersistFailed({ grant, rotatedFrom }, error);
   }

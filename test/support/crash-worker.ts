@@ -15,6 +15,10 @@ const config = JSON.parse(process.argv[2]!) as { options: TokenManagerOptions; s
 // falls on the refresh itself, not on module loading, even on a loaded machine.
 await import('openid-client');
 await fetch(config.options.issuer).then((response) => response.arrayBuffer(), () => undefined);
+// And the SDK's own modules a first refresh imports (the same files: the package resolves to the
+// sources here), so that the first refresh request goes out within the kill window.
+await Promise.all(['../../src/refresh/transaction.ts', '../../src/oauth/client.ts', '../../src/oauth/discovery.ts', '../../src/oauth/http.ts']
+  .map((path) => import(new URL(path, import.meta.url).href)));
 // Every worker dies by SIGKILL, so none would ever write the compile cache (`NODE_COMPILE_CACHE`, set by
 // `npm test`) at exit: this file would be compiled again by every worker, and its type stripping would
 // load the TypeScript stripper (~150 ms of CPU per worker). The first worker writes it here.
