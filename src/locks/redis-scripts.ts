@@ -4,7 +4,6 @@
  * @module
  */
 import { nodeCrypto } from '../util/node-crypto.ts';
-import type { CompareAndSetResult } from '../util/compare-and-set.ts';
 
 /** What running a script needs of a node-redis 5 client. */
 export interface ScriptClient {
@@ -69,10 +68,4 @@ export async function runScript(client: ScriptClient, script: string, options: {
     if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
     return client.eval(script, options);
   }
-}
-
-/** A compare-and-set script's reply, `{1}` or `{0, current}`, as a result. */
-export function casResult(reply: unknown): CompareAndSetResult {
-  const [written, current] = reply as [number, string | null | undefined];
-  return Number(written) === 1 ? { ok: true } : { ok: false, current: typeof current === 'string' ? current : undefined };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { nodeCrypto } from '../util/node-crypto.ts';
+import { casResult } from '../util/compare-and-set.ts';
 import type { CasResult, RecordCas } from './cas.ts';
 
 /** Sets KEYS[1] to ARGV[2] only while it holds ARGV[1]; answers {1} or {0, current}. */
@@ -47,8 +48,7 @@ export function redisRecordCas(store: object): RecordCas | undefined {
         if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
         reply = await client.eval(CAS_SCRIPT, options);
       }
-      const [written, current] = reply as [number, string | null | undefined];
-      return Number(written) === 1 ? { ok: true } : { ok: false, current: typeof current === 'string' ? current : undefined };
+      return casResult(reply);
     },
   };
 }

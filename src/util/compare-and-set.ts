@@ -24,3 +24,16 @@ export type CompareAndSetResult =
       current: string | undefined;
     };
 
+
+/**
+ * A compare-and-set Lua script's reply, `{1}` or `{0, current}` (Redis store and Redis lock), as a result.
+ *
+ * @example
+ * ```ts
+ * casResult([0, null]); // { ok: false, current: undefined }
+ * ```
+ */
+export function casResult(reply: unknown): CompareAndSetResult {
+  const [written, current] = reply as [number, string | null | undefined];
+  return Number(written) === 1 ? { ok: true } : { ok: false, current: typeof current === 'string' ? current : undefined };
+}
