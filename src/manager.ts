@@ -168,7 +168,7 @@ export class TokenManager extends ManagerBase {
       if (entry !== undefined && this.#now() < entry.refreshAt && (options == null || isPlainRead(options))) {
         if (!entry.used) entry.used = true;
         this.#cache.hits++;
-        return entry.result ?? tokenResult(entry);
+        return tokenResult(entry);
       }
     } else {
       const entry = this.#resourceHit(key, options);

@@ -95,15 +95,15 @@ async function limitBody(response: Response, maxBytes: number, capture: Response
     body = Buffer.concat(chunks);
   }
   if (capture !== undefined) capture.body = body;
-  if (response.status >= 200 && response.status < 300 && response.status !== 204) return { limited: new BufferedResponse(body, response), body };
-  const limited = new Response(response.status === 304 ? null : body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
-  // openid-client checks the final URL of discovery and userinfo responses.
-  Object.defineProperty(limited, 'url', { value: response.url });
-  return { limited, body };
+  // A 204 or a 304 has a null body: returned above.
+  if (response.status >= 200 && response.status < 300) return { limited: new BufferedResponse(body, response), body };
+  return { limited: withUrl(new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }), response.url), body };
+}
+
+/** `response` with `url` set: openid-client checks the final URL of discovery and userinfo responses. */
+function withUrl<T extends Response>(response: T, url: string): T {
+  Object.defineProperty(response, 'url', { value: url });
+  return response;
 }
 
 /**
@@ -118,8 +118,7 @@ class BufferedResponse extends Response {
   constructor(bytes: Buffer<ArrayBuffer>, source: Response) {
     super(null, { status: source.status, statusText: source.statusText, headers: source.headers });
     this.#bytes = bytes;
-    // openid-client checks the final URL of discovery and userinfo responses.
-    Object.defineProperty(this, 'url', { value: source.url });
+    withUrl(this, source.url);
   }
 
   override get bodyUsed(): boolean {
@@ -169,7 +168,5 @@ function errorAsClientError(response: Response, body: Buffer<ArrayBuffer> | unde
   }
   const fields = parsed as { error?: unknown; access_token?: unknown } | null;
   if (typeof fields !== 'object' || fields === null || typeof fields.error !== 'string' || fields.access_token !== undefined) return response;
-  const error = new Response(body, { status: 400, statusText: 'Bad Request', headers: response.headers });
-  Object.defineProperty(error, 'url', { value: response.url });
-  return error;
+  return withUrl(new Response(body, { status: 400, statusText: 'Bad Request', headers: response.headers }), response.url);
 }
