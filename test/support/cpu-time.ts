@@ -18,32 +18,30 @@ import { readFileSync } from 'node:fs';
  * const before = reapedChildrenCpuSeconds(); child.on('exit', () => reapedChildrenCpuSeconds()! - before!);
  */
 export function reapedChildrenCpuSeconds(): number | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync('/proc/self/stat', 'utf8');
-  } catch {
-    return undefined;
-  }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // cutime and cstime: fields 16–17 of the whole line, 13–14 after the name.
-  const ticks = Number(fields[13]) + Number(fields[14]);
-  return Number.isFinite(ticks) ? ticks / TICKS_PER_SECOND : undefined;
+  // cutime and cstime: fields 16–17 of the whole line.
+  return statSeconds('/proc/self/stat', [13, 14]);
+}
+
+/** CPU time of a running process `pid` and the children it has waited for (`undefined` once it is gone). */
+export function cpuSeconds(pid: number): number | undefined {
+  // utime, stime, cutime and cstime: fields 14–17 of the whole line.
+  return statSeconds(`/proc/${pid}/stat`, [11, 12, 13, 14]);
 }
 
 /** Clock ticks per second of `/proc` times: 100 on Linux (`getconf CLK_TCK`). */
 const TICKS_PER_SECOND = 100;
 
-export function cpuSeconds(pid: number): number | undefined {
+/** The sum, in seconds, of the fields at `indexes` (counted after the command name) of a `/proc/<pid>/stat` file. */
+function statSeconds(path: string, indexes: readonly number[]): number | undefined {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
   // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14–17 of the whole line (utime, stime, cutime, cstime) are 11–14 after the name.
-  const ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index]), 0);
+  const ticks = indexes.reduce((sum, index) => sum + Number(fields[index]), 0);
   return Number.isFinite(ticks) ? ticks / TICKS_PER_SECOND : undefined;
 }
 
