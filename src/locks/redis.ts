@@ -20,7 +20,8 @@ import { ConfigurationError } from '../errors.ts';
 import { createLeaseLock, WITH_PREFETCH, type LeaseBackend, type LeaseLockOptions, type WithPrefetch } from './lease.ts';
 import type { GrantLock } from './lock.ts';
 import { duration } from '../util/validate.ts';
-import { ACQUIRE_AND_READ_SCRIPT, CAS_AND_RELEASE_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT, runScript } from './redis-scripts.ts';
+import { ACQUIRE_AND_READ_SCRIPT, CAS_AND_RELEASE_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT } from './redis-scripts.ts';
+import { runScript } from '../util/redis-script.ts';
 import { casResult } from '../util/compare-and-set.ts';
 
 /**

@@ -1,9 +1,10 @@
 /**
- * Compare-and-set on a `@keyv/redis` store: one Lua script (`EVALSHA`, loaded on first use), on the
+ * Compare-and-set on a `@keyv/redis` store: one Lua script (`util/redis-script.ts`: `EVAL` the first
+ * time on a client, then `EVALSHA`), on the
  * adapter's own node-redis client. No import of `redis`: the client is the adapter's.
  * @module
  */
-import { nodeCrypto } from '../util/node-crypto.ts';
+import { runScript, type ScriptClient } from '../util/redis-script.ts';
 import { casResult } from '../util/compare-and-set.ts';
 import type { CasResult, RecordCas } from './cas.ts';
 
@@ -14,14 +15,6 @@ if current == ARGV[1] then
   return {1}
 end
 return {0, current}`;
-/** The script's SHA-1 for `EVALSHA`, computed on first use. */
-let casSha: string | undefined;
-
-/** What the script needs of a node-redis 5 client. */
-interface ScriptClient {
-  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-}
 
 /** What is used of a `@keyv/redis` adapter. */
 interface KeyvRedisLike {
@@ -40,15 +33,7 @@ export function redisRecordCas(store: object): RecordCas | undefined {
       const client = await redis.getClient();
       if (typeof client.evalSha !== 'function') throw new TypeError('The Redis client cannot run scripts');
       const options = { keys: [redis.createKeyPrefix(key, redis.namespace)], arguments: [expected, next] };
-      let reply: unknown;
-      try {
-        reply = await client.evalSha(casSha ??= nodeCrypto().createHash('sha1').update(CAS_SCRIPT).digest('hex'), options);
-      } catch (error) {
-        // First use on this server (or after SCRIPT FLUSH): EVAL loads the script.
-        if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-        reply = await client.eval(CAS_SCRIPT, options);
-      }
-      return casResult(reply);
+      return casResult(await runScript(client, CAS_SCRIPT, options));
     },
   };
 }
